@@ -1,0 +1,110 @@
+"""The `flanlab` command line: one group per pipeline stage.
+
+    flanlab --help
+    flanlab tasks list --cluster nli
+    flanlab mixture plan --holdout nli
+    flanlab train --config configs/train/smoke.yaml
+    flanlab eval smollm2-135m-instruct --clusters nli
+    flanlab demo --quick
+
+The CLI is thin: each stage owns a `cli.py` exposing `app` (a typer group) or `command` (one function),
+registered here in pipeline order. A stage that is not there is not registered. User errors
+(`FlanlabError`) print one line and exit 2; `--debug` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+
+import click
+import typer
+
+from .console import err
+from .errors import FlanlabError
+
+# (name in the CLI, module, help shown when the module offers none)
+STAGES = [
+    ("tasks", "flanlab.tasks.cli"),
+    ("data", "flanlab.tasks.data_cli"),
+    ("mixture", "flanlab.mixtures.cli"),
+    ("train", "flanlab.training.cli"),
+    ("eval", "flanlab.evaluation.cli"),
+    ("experiment", "flanlab.experiments.cli"),
+    ("report", "flanlab.experiments.report_cli"),
+    ("models", "flanlab.models_cli"),
+    ("demo", "flanlab.experiments.demo_cli"),
+]
+
+app = typer.Typer(
+    name="flanlab",
+    help="Instruction-tune language models on task mixtures and measure zero-shot performance on held-out "
+    "task clusters, as in FLAN (Wei et al., ICLR 2022).\n\nExample: flanlab demo --quick",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_DEBUG = False
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback on errors."),
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    global _DEBUG
+    _DEBUG = debug or bool(os.environ.get("FLANLAB_DEBUG"))
+    if version:
+        from . import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+def _register() -> None:
+    for name, module in STAGES:
+        if importlib.util.find_spec(module) is None:
+            continue
+        mod = importlib.import_module(module)
+        if hasattr(mod, "app"):
+            app.add_typer(mod.app, name=name)
+        elif hasattr(mod, "command"):
+            app.command(name=name, **getattr(mod, "COMMAND_SETTINGS", {}))(mod.command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI, turning user errors into one line and exit code 2."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    global _DEBUG
+    _DEBUG = "--debug" in argv or bool(os.environ.get("FLANLAB_DEBUG"))
+    cmd = typer.main.get_command(app)
+    try:
+        cmd.main(args=argv, prog_name="flanlab", standalone_mode=False)
+        return 0
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.exceptions.Abort:
+        err.print("[red]Aborted.[/red]")
+        return 130
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except FlanlabError as e:
+        if _DEBUG:
+            err.print_exception()
+        err.print(f"[bold red]error:[/bold red] {e}", highlight=False)
+        return e.exit_code
+    except KeyboardInterrupt:
+        err.print("[red]Interrupted.[/red]")
+        return 130
+
+
+def run() -> None:  # pragma: no cover - console script shim
+    sys.exit(main())
