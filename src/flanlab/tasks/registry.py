@@ -159,7 +159,7 @@ def _builtin_tasks() -> list[TaskSpec]:
 
 def _task_from_yaml(d: dict[str, Any], where: str) -> TaskSpec:
     allowed = {"name", "cluster", "source", "fields", "label", "target", "references", "options",
-               "option_field", "metrics", "splits", "display", "description", "template_set", "turnable",
+               "option_field", "metrics", "dataset", "splits", "display", "description", "template_set", "turnable",
                "version"}
     unknown = set(d) - allowed
     if unknown:
@@ -177,7 +177,7 @@ def _task_from_yaml(d: dict[str, Any], where: str) -> TaskSpec:
                     options=tuple(str(o) for o in d["options"]) if d.get("options") else None,
                     dynamic_options=bool(d.get("option_field")),
                     splits=SplitRoles(**(d.get("splits") or {})), display=d.get("display", ""),
-                    description=d.get("description", ""), template_set=d.get("template_set", ""),
+                    description=d.get("description", ""), template_set=d.get("template_set", ""), dataset=d.get("dataset", ""),
                     turnable=bool(d.get("turnable", True)), version=int(d.get("version", 1)))
 
 

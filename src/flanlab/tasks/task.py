@@ -73,6 +73,7 @@ class TaskSpec:
     display: str = ""
     description: str = ""
     template_set: str = ""  # name of the templates/<set>.yaml file; default: the task name
+    dataset: str = ""  # the paper's dataset grouping (anli_r1..r3 -> "anli"): 62 datasets; default: name
     turnable: bool = True
     version: int = 1
 
@@ -87,6 +88,10 @@ class TaskSpec:
     @property
     def templates_name(self) -> str:
         return self.template_set or self.name
+
+    @property
+    def dataset_name(self) -> str:
+        return self.dataset or self.name
 
     @property
     def display_name(self) -> str:
