@@ -1,0 +1,35 @@
+"""Stage 2: from the task catalogue to training batches.
+
+    from flanlab.tasks import catalogue
+    from flanlab.mixtures import MixtureConfig, Mixture, split_tasks
+    cat = catalogue()
+    split = split_tasks(cat, holdout=["nli"])            # train tasks, held-out tasks with reasons
+    mix = Mixture(MixtureConfig(holdout=["nli"], source="bundled"), cat)
+    mix.rates()                                           # task -> rate, share
+    for ex in mix.stream(start=0): ...                    # rendered examples, reproducible, resumable
+
+Tokenization (`features`), packing and batches (`packing.pack`, `packing.collate`), few-shot prompts
+(`fewshot.build`, also used by evaluation). Modules import torch/transformers lazily.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "split_tasks": "holdout", "HoldoutSplit": "holdout",
+    "MixtureConfig": "config", "FewShotConfig": "config",
+    "Mixture": "mixture", "MixExample": "mixture",
+    "examples_proportional": "rates", "equal": "rates", "temperature": "rates",
+    "Features": "features", "TokenStats": "features", "tokenize": "features",
+    "pack": "packing", "collate": "packing", "PackingStats": "packing",
+    "build": "fewshot",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(name)
