@@ -171,14 +171,16 @@ def prepare(name: str, progress: Any = None) -> Path:
     """Convert an alias or `gguf:PATH` into the cache (no-op when already there); return the directory."""
     if name in ALIASES:
         gguf = alias_gguf(ALIASES[name])
-        return convert_gguf(gguf, gguf_cache_dir(gguf, name), progress)
-    if name.startswith("gguf:"):
+        out = gguf_cache_dir(gguf, name)
+    elif name.startswith("gguf:"):
         gguf = Path(name[5:]).expanduser()
         if not gguf.is_file():
             raise FlanlabError(f"GGUF file not found: {gguf}")
-        return convert_gguf(gguf, gguf_cache_dir(gguf), progress)
-    raise FlanlabError(f"{name!r} is not an alias or gguf:PATH; nothing to prepare "
+        out = gguf_cache_dir(gguf)
+    else:
+        raise FlanlabError(f"{name!r} is not an alias or gguf:PATH; nothing to prepare "
                        f"(aliases: {', '.join(ALIASES)})")
+    return out if is_converted(out) else convert_gguf(gguf, out, progress)
 
 
 # -- resolution -------------------------------------------------------------------------------------
