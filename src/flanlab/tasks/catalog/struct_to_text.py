@@ -21,7 +21,11 @@ TRIPLE_SEP = "; "
 
 
 def join_triples(triples: list[str]) -> str:
-    """["A | p | B", "A | q | C"] -> "A | p | B; A | q | C"."""
+    """Triples as one line.
+
+    >>> join_triples(["Ann | BORN_IN | Oslo", " Ann | JOB | pilot "])
+    'Ann | BORN_IN | Oslo; Ann | JOB | pilot'
+    """
     return TRIPLE_SEP.join(t.strip() for t in triples if t.strip())
 
 
