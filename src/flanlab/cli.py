@@ -22,6 +22,14 @@ import sys
 import click
 import typer
 
+try:  # typer >= 0.20 vendors its own click; older releases use click itself
+    from typer._click.exceptions import ClickException as _VendoredClickException
+except ImportError:  # pragma: no cover
+    _VendoredClickException = click.ClickException
+_CLICK_ERRORS = (click.ClickException, _VendoredClickException)
+_EXITS = tuple({click.exceptions.Exit, typer.Exit})
+_ABORTS = tuple({click.exceptions.Abort, typer.Abort})
+
 from .console import err
 from .errors import FlanlabError
 
@@ -88,12 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cmd.main(args=argv, prog_name="flanlab", standalone_mode=False)
         return 0
-    except click.exceptions.Exit as e:
+    except _EXITS as e:
         return e.exit_code
-    except click.exceptions.Abort:
+    except _ABORTS:
         err.print("[red]Aborted.[/red]")
         return 130
-    except click.ClickException as e:
+    except _CLICK_ERRORS as e:
         e.show()
         return e.exit_code
     except FlanlabError as e:

@@ -1,0 +1,207 @@
+"""The whole catalogue: coverage and counts, validation errors, every template renders every sample."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from flanlab.errors import FlanlabError
+from flanlab.tasks import PAPER_CLUSTERS, catalogue, iter_examples, render
+from flanlab.tasks.registry import MAX_TURNED, build_catalogue
+from flanlab.tasks.sources import BUNDLED_DIR, mirror_file
+from flanlab.tasks.templates import TemplateError
+
+CAT = catalogue()
+TASKS = sorted(CAT.tasks)
+
+# The paper's Figure 3: datasets per cluster (62 in all).
+PAPER_COUNTS = {"nli": 7, "reading_comprehension": 5, "closed_book_qa": 3, "commonsense": 4, "coreference": 3,
+                "rc_commonsense": 2, "sentiment": 4, "paraphrase": 4, "struct_to_text": 4, "translation": 8,
+                "summarization": 11, "misc": 7}
+
+
+def test_sixty_two_datasets_in_twelve_clusters():
+    assert len(PAPER_CLUSTERS) == 12
+    per_cluster = {c: len({t.dataset_name for t in CAT.tasks.values() if t.cluster == c}) for c in PAPER_CLUSTERS}
+    assert per_cluster == PAPER_COUNTS
+    assert len({t.dataset_name for t in CAT.tasks.values()}) == 62
+
+
+def test_translation_has_both_directions():
+    pairs = {t.name for t in CAT.tasks_in("translation")}
+    assert len(pairs) == 20
+    for name in ("wmt16_ro_en", "wmt16_en_ro", "wmt14_en_fr", "wmt14_fr_en"):
+        assert name in pairs
+
+
+def test_conversational_qa_is_a_subcluster_of_misc():
+    sub = CAT.cluster("conversational_qa")
+    assert sub.parent == "misc"
+    assert {t.name for t in CAT.tasks_in("conversational_qa")} <= {t.name for t in CAT.tasks_in("misc")}
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_templates_per_task(name):
+    task = CAT.task(name)
+    tset = CAT.templates(task)
+    turned = [t for t in tset.templates if t.turned]
+    assert 7 <= len(tset.templates) <= 12, f"{name}: {len(tset.templates)} templates"
+    assert len(turned) <= MAX_TURNED
+    assert len(tset.forward) >= 5
+    assert tset.plain and tset.baseline
+    assert task.metrics and task.source.hub_id and task.display
+
+
+def test_every_cluster_has_two_bundled_datasets():
+    bundled = {}
+    for t in CAT.tasks.values():
+        if mirror_file(BUNDLED_DIR, t, t.splits.train) or mirror_file(BUNDLED_DIR, t, t.splits.test):
+            bundled.setdefault(t.cluster, set()).add(t.dataset_name)
+    for c in PAPER_CLUSTERS:
+        assert len(bundled.get(c, ())) >= 2, f"cluster {c}: bundled samples for {bundled.get(c)}"
+
+
+def _bundled_tasks():
+    out = []
+    for name in TASKS:
+        t = CAT.task(name)
+        for role in ("train", "test"):
+            split = getattr(t.splits, role)
+            if mirror_file(BUNDLED_DIR, t, split):
+                out.append((name, role))
+    return out
+
+
+@pytest.mark.parametrize("name, role", _bundled_tasks())
+def test_every_template_renders_every_bundled_example(name, role):
+    task = CAT.task(name)
+    tset = CAT.templates(task)
+    examples = list(iter_examples(task, role, source="bundled"))
+    assert 20 <= len(examples) <= 60, f"{name}/{role}: {len(examples)} examples"
+    rendered_any = {t.id: False for t in tset.templates}
+    for ex in examples:
+        for tp in tset.templates:
+            r = render(task, tset, tp, ex)
+            if r is None:
+                continue
+            rendered_any[tp.id] = True
+            assert r.inputs.strip() and r.targets.strip(), (name, tp.id, ex["id"])
+            if task.is_classification and not tp.turned:
+                assert r.options and r.targets == r.options[r.label]
+                assert "OPTIONS:" in r.inputs or "{options}" in tp.input
+        for mode in ("no_template", "dataset_name", "baseline"):
+            assert render(task, tset, None, ex, mode=mode).inputs.strip()
+    assert all(rendered_any.values()), f"{name}: templates never rendered: {rendered_any}"
+
+
+def _write(p: Path, text: str) -> Path:
+    p.write_text(text)
+    return p
+
+
+TASK_YAML = """
+tasks:
+  - name: toy_nli
+    cluster: nli
+    dataset: toy
+    source: {hub_id: me/toy, config: default}
+    fields: {premise: p, hypothesis: h}
+    label: y
+    options: %s
+    display: "NLI: toy"
+template_sets:
+  - name: toy_nli
+    plain: "{premise}\\n{hypothesis}"
+    baseline: "{premise} {hypothesis}"
+    templates:
+      - id: "01"
+        input: %s
+%s
+"""
+
+
+def _cat_with(tmp_path, options='["yes", "no"]', input_='"Does {premise} mean {hypothesis}?"', extra=""):
+    return build_catalogue([_write(tmp_path / "t.yaml", TASK_YAML % (options, input_, extra))])
+
+
+def test_user_tasks_file_extends_catalogue(tmp_path):
+    cat = _cat_with(tmp_path)
+    assert "toy_nli" in cat.tasks and "toy_nli" in {t.name for t in cat.tasks_in("nli")}
+    mirror = tmp_path / "mirror" / "me" / "toy" / "default"
+    mirror.mkdir(parents=True)
+    (mirror / "validation.jsonl").write_text(json.dumps({"p": "A cat sleeps.", "h": "An animal rests.", "y": 0}) +
+                                             "\n" + json.dumps({"p": "x", "h": "y", "y": -1}) + "\n")
+    skipped = [0]
+    exs = list(iter_examples(cat.task("toy_nli"), "test", source="mirror", data_dir=tmp_path / "mirror",
+                             skipped=skipped))
+    assert len(exs) == 1 and skipped == [1] and exs[0]["id"] == "toy_nli:validation:0"
+    r = render(cat.task("toy_nli"), cat.templates("toy_nli"), cat.templates("toy_nli").get("01"), exs[0])
+    assert r.inputs.endswith("OPTIONS:\n- yes\n- no") and r.targets == "yes"
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    ({"input_": '"Does {premise} mean {hypotesis}?"'}, "template 01: names field(s) ['hypotesis']"),
+    ({"input_": '"Does {premise mean {hypothesis}?"'}, "unbalanced or malformed braces"),
+    ({"options": '["yes", "yes"]'}, "duplicate option(s) ['yes']"),
+    ({"options": "null"}, "classification task without options"),
+    ({"extra": '      - {id: "02", input: "{premise}", target: "{hypothesis}", turned: true}\n'
+               '      - {id: "03", input: "{premise}", target: "{hypothesis}", turned: true}\n'
+               '      - {id: "04", input: "{premise}", target: "{hypothesis}", turned: true}\n'
+               '      - {id: "05", input: "{premise}", target: "{hypothesis}", turned: true}'},
+     "4 turned-around templates, at most 3"),
+])
+def test_validation_errors_name_task_and_template(tmp_path, kwargs, fragment):
+    with pytest.raises(FlanlabError) as e:
+        _cat_with(tmp_path, **kwargs)
+    assert fragment in str(e.value) and "toy_nli" in str(e.value)
+
+
+def test_turned_template_on_unturnable_task(tmp_path):
+    text = TASK_YAML % ('["yes", "no"]', '"{premise}"',
+                        '      - {id: "02", input: "{premise}", target: "{hypothesis}", turned: true}')
+    text = text.replace("    display:", "    turnable: false\n    display:")
+    with pytest.raises(TemplateError, match="toy_nli.*template 02.*cannot be turned around"):
+        build_catalogue([_write(tmp_path / "t.yaml", text)])
+
+
+def test_unknown_task_suggests_close_names():
+    with pytest.raises(FlanlabError, match="did you mean: rte"):
+        CAT.task("rtee")
+
+
+def test_split_override_is_applied():
+    task = CAT.task("rte")
+    from flanlab.tasks.sources import role_split
+
+    assert role_split(task, "test") == task.splits.test
+    assert role_split(task, "train", {"train": "validation"}) == "validation"
+
+
+def test_dev_is_carved_from_train_without_overlap(tmp_path):
+    cat = _cat_with(tmp_path)
+    mirror = tmp_path / "m" / "me" / "toy" / "default"
+    mirror.mkdir(parents=True)
+    rows = [json.dumps({"p": f"p{i}", "h": "h", "y": i % 2}) for i in range(30)]
+    (mirror / "train.jsonl").write_text("\n".join(rows) + "\n")
+    t = cat.task("toy_nli")
+    train = {e["id"] for e in iter_examples(t, "train", source="mirror", data_dir=tmp_path / "m")}
+    dev = {e["id"] for e in iter_examples(t, "dev", source="mirror", data_dir=tmp_path / "m")}
+    assert len(dev) == 3 and len(train) == 27 and not train & dev
+
+
+def test_real_mirror_loads_every_dataset_found(shared_hf):
+    """Every task whose test split is in the offline mirror loads and renders through the mirror path."""
+    found = 0
+    for name in TASKS:
+        t = CAT.task(name)
+        if mirror_file(shared_hf, t, t.splits.test) is None:
+            continue
+        tset = CAT.templates(t)
+        exs = list(iter_examples(t, "test", source="mirror", data_dir=shared_hf, limit=5))
+        assert exs, name
+        for ex in exs:
+            assert render(t, tset, tset.forward[0], ex) is not None or tset.forward[0].when
+        found += 1
+    assert found >= 25
