@@ -1,0 +1,343 @@
+"""`flanlab train`: one explicit training loop on accelerate, readable top to bottom.
+
+    flanlab train --model smollm2-135m-instruct --holdout nli --steps 200 --out runs/flan-nli
+    flanlab train --resume --out runs/flan-nli                                # continue after a crash
+    accelerate launch --num_processes 2 $(which flanlab) train -c configs/train/base.yaml   # DDP/FSDP/...
+
+    from flanlab.training import TrainConfig, train
+    run_path = train(TrainConfig(model="runs/base/model", steps=100))
+
+setup (accelerator, run directory, model, mixture, optimizer, resume) -> train (token-budget steps:
+gradient accumulation over micro-batches, one optimizer update per step) -> cleanup (final model, run
+record). The scale-out strategy (one CPU, one GPU, DDP, FSDP, DeepSpeed ZeRO) is whatever the accelerate
+config says; this file never branches on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..console import err, log
+from ..errors import FlanlabError
+from ..runs import RunDir
+from . import checkpoint as ckpt
+from . import data
+from .config import TrainConfig
+
+METRICS = "metrics.jsonl"
+PHASES = ("data", "forward", "backward", "optimizer", "checkpoint")
+
+
+@dataclass
+class Session:
+    """Everything the loop needs, built by `setup`."""
+
+    cfg: TrainConfig
+    accelerator: Any
+    path: Path
+    run: RunDir | None  # only on the main process
+    module: Any  # LossModule, prepared by accelerate
+    tokenizer: Any
+    kind: str
+    optimizer: Any
+    scheduler: Any
+    mix: Any
+    state: ckpt.TrainState
+    timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
+    last_loss: float | None = None
+
+    @property
+    def model(self):
+        return self.accelerator.unwrap_model(self.module).model
+
+
+# -- setup ------------------------------------------------------------------------------------------------
+
+def make_accelerator(cfg: TrainConfig, path: Path | None):
+    from accelerate import Accelerator
+
+    mp = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}.get(cfg.precision)
+    cpu = cfg.device == "cpu"
+    if mp is None:  # auto: bf16 where the GPU supports it, fp32 on CPU
+        import torch
+
+        mp = "bf16" if not cpu and torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
+    return Accelerator(mixed_precision=mp, cpu=cpu, log_with=list(cfg.trackers) or None,
+                       project_dir=str(path) if path else None)
+
+
+def default_out(cfg: TrainConfig) -> Path:
+    slug = Path(cfg.model.rstrip("/")).name.replace(":", "-") or "model"
+    return Path("runs") / f"train-{slug}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def shared_out(accelerator, cfg: TrainConfig) -> Path:
+    """The run directory, decided on the main process (the default name has a timestamp)."""
+    from accelerate.utils import broadcast_object_list
+
+    chosen = [str(cfg.out or default_out(cfg)) if accelerator.is_main_process else None]
+    if accelerator.num_processes > 1:
+        broadcast_object_list(chosen)
+    return Path(chosen[0])
+
+
+def load_model(cfg: TrainConfig):
+    """(model, tokenizer, kind) through flanlab.models; any loading failure is a user error."""
+    from ..models import resolve_model
+
+    try:
+        lm = resolve_model(cfg.model, device="cpu", dtype="fp32", trust_remote_code=cfg.trust_remote_code)
+    except FlanlabError:
+        raise
+    except Exception as e:  # a broken directory can fail in many ways inside transformers
+        raise FlanlabError(f"could not load model {cfg.model!r}: {type(e).__name__}: {e}") from None
+    return lm.model, lm.tokenizer, lm.kind
+
+
+def build_mixture(cfg: TrainConfig):
+    from ..mixtures.mixture import Mixture
+    from ..tasks import catalogue
+
+    return Mixture(cfg.mixture, catalogue(cfg.mixture.tasks_file or None))
+
+
+def choose_loss(cfg: TrainConfig, model, kind: str) -> bool:
+    """True: project only target positions through the LM head (see modeling.py)."""
+    from .modeling import supports_targets_only
+
+    if cfg.loss == "auto":
+        return supports_targets_only(model, kind)
+    return cfg.loss == "targets"
+
+
+def setup(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mixture: Any = None) -> Session:
+    from accelerate.utils import set_seed
+
+    from .modeling import LossModule, apply_tuning
+    from .optim import build_optimizer, build_scheduler
+
+    accelerator = make_accelerator(cfg, None)
+    path = shared_out(accelerator, cfg)
+    run = None
+    if accelerator.is_main_process:
+        run = RunDir.create(path, "train", cfg, resume=resume, overwrite=overwrite)
+    accelerator.wait_for_everyone()
+    set_seed(cfg.seed)
+    model, tokenizer, kind = load_model(cfg)
+    mix = mixture if mixture is not None else build_mixture(cfg)
+    model = apply_tuning(model, kind, cfg.tuning)
+    model.train()
+    module = LossModule(model, kind, targets_only=choose_loss(cfg, model, kind))
+    optimizer = build_optimizer(module, cfg.optim.name, cfg.lr, cfg.weight_decay, cfg.optim.betas, cfg.optim.eps)
+    scheduler = build_scheduler(optimizer, cfg.optim.schedule, cfg.optim.warmup_steps, cfg.steps,
+                                cfg.optim.min_lr_ratio)
+    # The scheduler is not `prepare`d: accelerate would step it once per process; it is checkpointed instead.
+    module, optimizer = accelerator.prepare(module, optimizer)
+    accelerator.register_for_checkpointing(scheduler)
+    s = Session(cfg, accelerator, path, run, module, tokenizer, kind, optimizer, scheduler, mix,
+                ckpt.TrainState())
+    if resume and (last := ckpt.latest_checkpoint(path)) is not None:
+        s.state = ckpt.load_checkpoint(accelerator, last)
+        trim_metrics(path / METRICS, s.state.step, accelerator.is_main_process)
+        log(f"resumed from {last} (step {s.state.step}, mixture position {s.state.position})")
+    if cfg.trackers:
+        accelerator.init_trackers(path.name, config=_flat_config(cfg))
+    return s
+
+
+def trim_metrics(path: Path, step: int, main: bool) -> None:
+    """Drop metric lines past the checkpoint being resumed, so metrics.jsonl reads as one clean run."""
+    import json
+
+    if not main or not path.is_file():
+        return
+    keep = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln).get("step", 0) <= step]
+    path.write_text("".join(ln + "\n" for ln in keep))
+
+
+def _flat_config(cfg: TrainConfig) -> dict[str, Any]:
+    def flat(d: dict, prefix: str = "") -> dict:
+        out = {}
+        for k, v in d.items():
+            if isinstance(v, dict):
+                out.update(flat(v, f"{prefix}{k}."))
+            else:
+                out[f"{prefix}{k}"] = v if isinstance(v, (int, float, str, bool)) else str(v)
+        return out
+
+    return flat(cfg.model_dump(mode="json"))
+
+
+# -- train ------------------------------------------------------------------------------------------------
+
+def packed(s: Session) -> bool:
+    from .modeling import is_prompt_learning
+
+    # Prompt tuning prepends virtual tokens to every row, which a packed row's block mask cannot express.
+    return bool(s.cfg.mixture.packing) and s.kind == "decoder" and not is_prompt_learning(s.model)
+
+
+def steps_from(s: Session) -> Iterator[data.StepBatch]:
+    m = s.cfg.mixture
+    cursor = data.Cursor(s.state.position, s.state.skip)
+    feats = data.feature_stream(s.mix, s.tokenizer, s.kind, m, cursor.position)
+    rows = data.rows_from(feats, packed=packed(s), seq_len=m.seq_len, pad_id=s.tokenizer.pad_token_id,
+                          window=m.pack_window, method=m.pack_method, cursor=cursor)
+    return data.step_batches(rows, s.cfg.batch.tokens, s.kind)
+
+
+def collate(s: Session, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    from ..mixtures.packing import collate as mixture_collate
+
+    batch = mixture_collate(rows, s.kind, pad_id=s.tokenizer.pad_token_id)
+    return {k: v.to(s.accelerator.device) for k, v in batch.items()}
+
+
+def train_step(s: Session, step: data.StepBatch) -> dict[str, Any]:
+    """One optimizer update over the step's rows: this process's share, in micro-batches."""
+    import torch
+
+    acc, t = s.accelerator, s.timings
+    world = acc.num_processes
+    mine = data.shard(step.rows, acc.process_index, world)
+    n_micro = data.n_micro_steps(len(step.rows), world, s.cfg.batch.micro_rows)
+    groups = data.micro_batches(mine, s.cfg.batch.micro_rows, n_micro)
+    # Each pass contributes sum(loss)/N_step; DDP averages gradients over processes, hence the * world.
+    scale = world / max(1, step.targets)
+    loss_sum = torch.zeros((), device=acc.device)
+    for i, rows in enumerate(groups):
+        t0 = time.perf_counter()
+        batch = collate(s, rows or [data.blank_row(step.rows[0])])
+        t1 = time.perf_counter()
+        sync = contextlib.nullcontext() if i == n_micro - 1 else acc.no_sync(s.module)
+        with sync:
+            loss, _ = s.module(**batch)
+            t2 = time.perf_counter()
+            acc.backward(loss * scale)
+        t3 = time.perf_counter()
+        loss_sum += loss.detach()
+        t["data"] += t1 - t0
+        t["forward"] += t2 - t1
+        t["backward"] += t3 - t2
+    t0 = time.perf_counter()
+    grad_norm = None
+    if s.cfg.optim.clip_grad_norm:
+        grad_norm = float(acc.clip_grad_norm_(s.module.parameters(), s.cfg.optim.clip_grad_norm))
+    lr = s.scheduler.get_last_lr()[0]
+    s.optimizer.step()
+    s.scheduler.step()
+    s.optimizer.zero_grad(set_to_none=True)
+    total = acc.reduce(loss_sum, "sum") if world > 1 else loss_sum
+    t["optimizer"] += time.perf_counter() - t0
+    return {"loss": float(total) / max(1, step.targets), "lr": lr, "grad_norm": grad_norm}
+
+
+def advance(state: ckpt.TrainState, step: data.StepBatch, seconds: float) -> None:
+    state.step += 1
+    state.position, state.skip = step.cursor.position, step.cursor.skip
+    state.examples += step.examples
+    state.tokens += step.tokens
+    state.target_tokens += step.targets
+    state.elapsed += seconds
+
+
+def metrics_row(s: Session, step: data.StepBatch, out: dict[str, Any], seconds: float) -> dict[str, Any]:
+    st = s.state
+    row = {"step": st.step, "loss": round(out["loss"], 6), "lr": out["lr"], "tokens": step.tokens,
+           "target_tokens": step.targets, "rows": len(step.rows), "examples": step.examples,
+           "tokens_per_s": round(step.tokens / seconds, 2) if seconds else None,
+           "total_tokens": st.tokens, "elapsed_s": round(st.elapsed, 3)}
+    if out["grad_norm"] is not None:
+        row["grad_norm"] = round(out["grad_norm"], 6)
+    return row
+
+
+def log_examples(s: Session, step: data.StepBatch) -> None:
+    """Which mixture positions this process trained on (`log_examples: true`): proves the sharding."""
+    mine = data.shard(step.rows, s.accelerator.process_index, s.accelerator.num_processes)
+    line = {"step": s.state.step, "positions": [p for r in mine for p in r["positions"]]}
+    with open(s.path / f"examples-rank{s.accelerator.process_index}.jsonl", "a") as f:
+        f.write(__import__("json").dumps(line) + "\n")
+
+
+def train_loop(s: Session) -> None:
+    from .progress import TrainProgress
+
+    cfg, acc = s.cfg, s.accelerator
+    if s.state.step >= cfg.steps:
+        return
+    batches = steps_from(s)
+    with TrainProgress(cfg.steps, s.state.step, enabled=acc.is_main_process) as bar:
+        while s.state.step < cfg.steps:
+            t0 = time.perf_counter()
+            step = next(batches, None)
+            s.timings["data"] += time.perf_counter() - t0
+            if step is None:
+                raise FlanlabError(_ran_out(s))
+            out = train_step(s, step)
+            seconds = time.perf_counter() - t0
+            advance(s.state, step, seconds)
+            s.last_loss = out["loss"]
+            row = metrics_row(s, step, out, seconds)
+            bar.update(s.state, row)
+            if cfg.log_examples:
+                log_examples(s, step)
+            if s.state.step % cfg.log_every == 0 or s.state.step == cfg.steps:
+                if s.run is not None:
+                    s.run.append_jsonl(METRICS, row)
+                if cfg.trackers:
+                    acc.log({k: v for k, v in row.items() if isinstance(v, (int, float))}, step=s.state.step)
+            if cfg.checkpoint.every and s.state.step % cfg.checkpoint.every == 0:
+                t1 = time.perf_counter()
+                ckpt.save_checkpoint(acc, s.path, s.state, cfg.checkpoint.keep)
+                s.timings["checkpoint"] += time.perf_counter() - t1
+
+
+def _ran_out(s: Session) -> str:
+    if s.state.step == 0:
+        return (f"the mixture produced no training examples (holdout={s.cfg.mixture.holdout}); check the "
+                "training tasks and their data (flanlab mixture plan)")
+    return f"the mixture ran out of examples after {s.state.step} of {s.cfg.steps} steps"
+
+
+# -- cleanup ----------------------------------------------------------------------------------------------
+
+def summary(s: Session) -> dict[str, Any]:
+    st, t = s.state, s.timings
+    busy = sum(t[p] for p in ("data", "forward", "backward", "optimizer")) or 1.0
+    return {"steps": st.step, "final_loss": s.last_loss, "examples": st.examples, "tokens": st.tokens,
+            "target_tokens": st.target_tokens, "train_seconds": round(st.elapsed, 3),
+            "tokens_per_s": round(st.tokens / st.elapsed, 2) if st.elapsed else None,
+            "time_split": {p: round(t[p] / busy, 4) for p in ("data", "forward", "backward", "optimizer")},
+            "seconds": {p: round(v, 3) for p, v in t.items()}, "processes": s.accelerator.num_processes,
+            "state": asdict(st)}
+
+
+def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mixture: Any = None) -> Path:
+    """Train as `cfg` says; returns the run directory (model/ inside it). Raises FlanlabError on bad input.
+
+    `mixture` replaces the one built from `cfg.mixture` (anything with `.stream(start)`, e.g.
+    `data.ListMixture` in tests and benchmarks).
+    """
+    from .export import export_model
+
+    s = setup(cfg, resume=resume, overwrite=overwrite, mixture=mixture)
+    try:
+        train_loop(s)
+        export_model(s)
+        s.accelerator.wait_for_everyone()
+        if s.run is not None:
+            s.run.finish(summary(s))
+    except BaseException as e:
+        if s.run is not None:
+            s.run.fail(f"{type(e).__name__}: {e}")
+        raise
+    finally:
+        if cfg.trackers:
+            s.accelerator.end_training()
+    return s.path
