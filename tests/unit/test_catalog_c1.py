@@ -115,6 +115,16 @@ def test_common_gen_preprocess():
     assert struct_to_text.common_gen_fields({**row, "target": ""}) is None
 
 
+def test_grouped_rows_give_every_reference():
+    # a source that groups one-row-per-reference rows hands preprocess the first row plus the whole group
+    rows = [{"concept_set_idx": 0, "concepts": ["dog", "run"], "target": t} for t in ("A dog runs.", "Dogs run.")]
+    ex = struct_to_text.common_gen_fields({**rows[0], struct_to_text.GROUP_KEY: rows})
+    assert ex["target"] == "A dog runs." and ex["references"] == ["A dog runs.", "Dogs run."]
+    e2e = [{"meaning_representation": "name[Aroma]", "human_reference": t} for t in ("Aroma.", "It is Aroma.")]
+    ex = struct_to_text.e2e_fields({**e2e[0], struct_to_text.GROUP_KEY: e2e})
+    assert ex["references"] == ["Aroma.", "It is Aroma."]
+
+
 def test_dart_preprocess():
     row = {"tripleset": [["Ann Lee", "BORN_IN", "Oslo"], ["Ann Lee", "JOB", "pilot"]], "subtree_was_extended": None,
            "annotations": {"source": ["webnlg", "webnlg"], "text": ["Ann Lee, a pilot, was born in Oslo.",

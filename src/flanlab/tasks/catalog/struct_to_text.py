@@ -18,6 +18,7 @@ from ..task import Row, Source, SplitRoles, TaskSpec
 
 METRICS = ("rouge1", "rouge2", "rougeL", "bleu")
 TRIPLE_SEP = "; "
+GROUP_KEY = "_rows"  # proposed core hook: a grouped row carries all rows of its group under this key
 
 
 def join_triples(triples: list[str]) -> str:
@@ -27,6 +28,12 @@ def join_triples(triples: list[str]) -> str:
     'Ann | BORN_IN | Oslo; Ann | JOB | pilot'
     """
     return TRIPLE_SEP.join(t.strip() for t in triples if t.strip())
+
+
+def group_rows(row: Row) -> list[Row]:
+    """The rows that share this row's input: `row[GROUP_KEY]` where the source grouped consecutive rows of
+    one-row-per-reference datasets (CommonGen, E2E), else the row alone (its single reference)."""
+    return row.get(GROUP_KEY) or [row]
 
 
 def _with_references(fields: Row, texts: list[str]) -> Row | None:
@@ -40,11 +47,12 @@ def common_gen_fields(row: Row) -> Row | None:
     """{"concept_set_idx": 0, "concepts": ["dog", "ball", "catch"], "target": "The dog catches the ball."}
     -> {"concepts": "dog, ball, catch", "target": "The dog catches the ball.", "references": [...]}
 
-    The Hub has one row per reference (rows of one concept set share `concept_set_idx`), so each row carries
-    its own sentence as the single reference; the Hub's test rows have an empty target and are skipped.
+    The Hub has one row per reference (rows of one concept set share `concept_set_idx`): a row alone carries
+    its own sentence as the single reference; a row that comes with its group (`GROUP_KEY`) gets every
+    sentence of the set. The Hub's test rows have an empty target and are skipped.
     """
     concepts = ", ".join(str(c).strip() for c in row["concepts"])
-    return _with_references({"concepts": concepts}, [row["target"]])
+    return _with_references({"concepts": concepts}, [r["target"] for r in group_rows(row)])
 
 
 def dart_fields(row: Row) -> Row | None:
@@ -62,7 +70,7 @@ def e2e_fields(row: Row) -> Row | None:
     One row per reference on the Hub, as for CommonGen.
     """
     return _with_references({"meaning_representation": row["meaning_representation"].strip()},
-                            [row["human_reference"]])
+                            [r["human_reference"] for r in group_rows(row)])
 
 
 def web_nlg_fields(row: Row) -> Row | None:
