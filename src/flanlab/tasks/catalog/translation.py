@@ -21,7 +21,8 @@ from ..task import Row, Source, SplitRoles, TaskSpec
 LANGUAGES = {"en": "English", "cs": "Czech", "de": "German", "es": "Spanish", "fi": "Finnish", "fr": "French",
              "ro": "Romanian", "ru": "Russian", "tr": "Turkish"}
 
-# WMT ships train, validation (an earlier newstest) and test (the year's newstest): validation serves as dev.
+# WMT ships train, validation (a development set: newsdev/an earlier newstest) and test (the year's newstest):
+# test is labelled, so it serves as test (as GPT-3 and the paper report), and validation as dev.
 WMT_SPLITS = SplitRoles(train="train", dev="validation", test="test")
 # ParaCrawl has a train split only: dev is carved from it, and the test role reads the same split. The paper
 # evaluates translation on WMT only; score ParaCrawl only when translation is held out of training.
@@ -70,6 +71,7 @@ def _wmt16(lang: str) -> list[TaskSpec]:
 def _paracrawl(lang: str) -> list[TaskSpec]:
     # ParaCrawl/para_crawl is the Hub home of the TFDS `para_crawl` corpus the paper used (configs ende, enes,
     # enfr; rows {"translation": {"en": ..., "de": ...}}). All three pairs count as one dataset, as in the paper.
+    # It is a loading-script dataset on the Hub, which recent `datasets` releases may refuse: use a local mirror.
     return pair_tasks("paracrawl", "ParaCrawl", lang, Source("ParaCrawl/para_crawl", f"en{lang}"), PARACRAWL_SPLITS,
                       "paracrawl", "ParaCrawl web-crawled parallel sentences")
 
