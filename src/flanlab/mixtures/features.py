@@ -46,12 +46,13 @@ class TokenStats:
     input_truncated: int = 0
     target_truncated: int = 0
     skipped_overlong: int = 0
+    template_skipped: int = 0       # draws no template admits (counted by the stream)
     input_tokens: int = 0
     target_tokens: int = 0
     per_task_truncated: dict[str, int] = field(default_factory=dict)
 
     def merge(self, other: "TokenStats") -> None:
-        for k in ("examples", "input_truncated", "target_truncated", "skipped_overlong", "input_tokens",
+        for k in ("examples", "input_truncated", "target_truncated", "skipped_overlong", "template_skipped", "input_tokens",
                   "target_tokens"):
             setattr(self, k, getattr(self, k) + getattr(other, k))
         for t, n in other.per_task_truncated.items():
@@ -59,7 +60,7 @@ class TokenStats:
 
     def as_dict(self) -> dict[str, Any]:
         return {"examples": self.examples, "input_truncated": self.input_truncated,
-                "target_truncated": self.target_truncated, "skipped_overlong": self.skipped_overlong,
+                "target_truncated": self.target_truncated, "skipped_overlong": self.skipped_overlong, "template_skipped": self.template_skipped,
                 "input_tokens": self.input_tokens, "target_tokens": self.target_tokens,
                 "per_task_truncated": dict(sorted(self.per_task_truncated.items()))}
 
