@@ -1,0 +1,162 @@
+"""`flanlab demo`: a real miniature of the paper's Figure 1, offline, on a laptop CPU.
+
+    flanlab demo --quick                        # ~3 minutes on 2 CPU cores (what CI runs)
+    flanlab demo                                # ~15 minutes: more tuning steps, every bundled NLI example
+    flanlab demo --data-dir ../shared/data/hf   # the same on the real datasets (a local Hub mirror)
+
+Holds out natural language inference (and paraphrase, by the paper's rule), instruction-tunes the embedded
+SmolLM2-135M-Instruct on the other clusters' bundled samples for a small step budget, evaluates the base
+and the tuned model zero-shot on the held-out NLI tasks over every forward template, and writes the
+report. It is an experiment like any other (kind heldout_sweep, runs/demo[-quick]/): a rerun reuses the
+finished steps; --fresh starts over.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from ..cli_common import DATA_DIR, JSON
+from ..console import err, print_json
+
+COMMAND_SETTINGS = {"help": "Run the main job: hold out NLI, tune the default model on the other clusters, "
+                    "evaluate base vs tuned zero-shot on NLI, write the report.\n\nExample: flanlab demo --quick"}
+
+# Budgets measured on 2 shared CPU cores (LOG.md): steps x tokens per step for tuning, examples per task.
+BUDGETS: dict[str, dict[str, Any]] = {
+    "quick": {"steps": 6, "tokens": 1024, "limit": 8, "dev_limit": 4, "seq_len": 512},
+    "full": {"steps": 40, "tokens": 2048, "limit": None, "dev_limit": 8, "seq_len": 512},
+}
+REAL_DATA_LIMIT = 100  # examples per NLI task with --data-dir unless --limit says otherwise
+
+
+def nli_eval_tasks(cat, source: str, data_dir: str | None) -> list[str]:
+    """The held-out NLI tasks whose test split the chosen source has."""
+    from ..tasks.sources import BUNDLED_DIR, mirror_file
+
+    root = Path(data_dir) if source == "mirror" else BUNDLED_DIR
+    tasks = [t.name for t in cat.tasks_in("nli") if mirror_file(root, t, t.splits.test)]
+    if not tasks:
+        raise typer.BadParameter(f"no NLI task has a test split under {root}", param_hint="--data-dir")
+    return tasks
+
+
+def train_source(cat, data_dir: str | None) -> tuple[str, list[str]]:
+    """'mirror' if the mirror has train splits for tasks outside the held-out clusters, else 'bundled'."""
+    from ..mixtures import split_tasks
+    from ..tasks.sources import mirror_file
+
+    if not data_dir:
+        return "bundled", []
+    train = split_tasks(cat, holdout=["nli"]).train
+    have = [t for t in train if mirror_file(Path(data_dir), cat.task(t), cat.task(t).splits.train)]
+    return ("mirror", have) if have else ("bundled", [])
+
+
+def demo_config(*, quick: bool, model: str, out: Path, data_dir: str | None, steps: int | None,
+                limit: int | None):
+    from ..tasks import catalogue
+    from .config import ExperimentConfig
+
+    b = dict(BUDGETS["quick" if quick else "full"])
+    cat = catalogue()
+    eval_source = "mirror" if data_dir else "bundled"
+    tune_source, real_train = train_source(cat, data_dir)
+    if data_dir:
+        b["limit"] = REAL_DATA_LIMIT
+    if limit is not None:
+        b["limit"] = limit or None
+    mixture = {"source": tune_source, "missing_data": "skip", "max_input_len": 384, "max_target_len": 64,
+               "seq_len": b["seq_len"], "data_dir": data_dir if tune_source == "mirror" else None}
+    cfg = ExperimentConfig(
+        name=out.name, runs_dir=str(out.parent), kind="heldout_sweep", models=[model], eval_clusters=["nli"],
+        eval_tasks=nli_eval_tasks(cat, eval_source, data_dir), baselines=False, mixture=mixture,
+        train={"steps": steps or b["steps"], "batch": {"tokens": b["tokens"], "micro_rows": 2},
+               "checkpoint": {"every": 0}, "log_every": 1},
+        eval={"source": eval_source, "data_dir": data_dir, "limit": b["limit"], "dev_limit": b["dev_limit"],
+              "batch_size": 16},
+        contamination={"max_eval_examples": b["limit"]})
+    return cfg, tune_source, real_train
+
+
+def results_table(summary: dict[str, Any], exp_dir: Path) -> list[dict[str, Any]]:
+    """One row per NLI task: base and tuned mean over templates, their std, best-dev score, the gain."""
+    from .collect import collect
+
+    col = collect([exp_dir])
+    by = {s.tags.get("variant"): s for s in col.series}
+    base, tuned = by.get("base"), by.get("tuned")
+    rows = []
+    for task in sorted(set((base.tasks if base else {})) | set((tuned.tasks if tuned else {}))):
+        b = (base.tasks.get(task) if base else None) or {}
+        t = (tuned.tasks.get(task) if tuned else None) or {}
+        rows.append({"task": task, "metric": t.get("metric") or b.get("metric"), "templates": len(t.get("templates", {})),
+                     "base_mean": b.get("mean"), "base_std": b.get("std"), "tuned_mean": t.get("mean"),
+                     "tuned_std": t.get("std"), "tuned_best_dev": t.get("best_dev"),
+                     "gain": None if b.get("mean") is None or t.get("mean") is None else t["mean"] - b["mean"]})
+    return rows
+
+
+def _print_table(rows: list[dict[str, Any]], title: str) -> None:
+    from rich.table import Table
+
+    f = lambda v: "–" if v is None else f"{100 * v:.1f}"  # noqa: E731
+    t = Table(title=title, title_justify="left")
+    for c in ("task", "templates", "base (mean ± std)", "tuned (mean ± std)", "tuned best-dev", "gain"):
+        t.add_column(c, justify="left" if c == "task" else "right")
+    for r in rows:
+        gain = r["gain"]
+        style = "" if gain is None else ("green" if gain > 0 else "red")
+        t.add_row(r["task"], str(r["templates"]), f"{f(r['base_mean'])} ± {f(r['base_std'])}",
+                  f"{f(r['tuned_mean'])} ± {f(r['tuned_std'])}", f(r["tuned_best_dev"]),
+                  f"[{style}]{'+' if gain and gain > 0 else ''}{f(gain)}[/{style}]" if style else f(gain))
+    err.print(t)
+
+
+def command(quick: bool = typer.Option(False, "--quick", help="The ~3-minute variant (what CI runs)."),
+            data_dir: Optional[str] = DATA_DIR,
+            model: str = typer.Option("smollm2-135m-instruct", "--model", help="Base model to tune."),
+            out: Optional[Path] = typer.Option(None, "--out", help="Experiment directory (default: runs/demo, "
+                                               "runs/demo-quick)."),
+            steps: Optional[int] = typer.Option(None, "--steps", help="Tuning steps (default: the measured budget)."),
+            limit: Optional[int] = typer.Option(None, "--limit", help="Evaluation examples per task (0: all)."),
+            fresh: bool = typer.Option(False, "--fresh", help="Delete the demo directory first and redo every step."),
+            json_out: bool = JSON) -> None:
+    """Hold out NLI, instruction-tune on the other clusters, evaluate base vs tuned zero-shot, write the report.
+
+    Example: flanlab demo --quick
+    """
+    import time
+
+    from ..models import resolve_path
+    from .run import run_experiment
+
+    t0 = time.time()
+    out = out or Path("runs") / ("demo-quick" if quick else "demo")
+    if fresh and out.exists():
+        shutil.rmtree(out)
+    err.print(f"[bold]flanlab demo{' --quick' if quick else ''}[/bold]: hold out NLI, tune {model} on the other "
+              "clusters, compare base vs tuned zero-shot on the held-out NLI tasks", highlight=False)
+    err.print("preparing the model (the embedded GGUF is converted once into the cache) ...", highlight=False)
+    resolve_path(model, progress=lambda msg: err.print(f"  model: {msg}", highlight=False))
+    cfg, tune_source, real_train = demo_config(quick=quick, model=model, out=out, data_dir=data_dir,
+                                               steps=steps, limit=limit)
+    if data_dir:
+        err.print(f"tuning data: {'real train splits of ' + ', '.join(real_train) if tune_source == 'mirror' else 'the mirror has no train split outside NLI/paraphrase, so tuning uses the bundled samples'}; "
+                  f"evaluation: {', '.join(cfg.eval_tasks)} from {data_dir}", highlight=False)
+    err.print(f"evaluating on {', '.join(cfg.eval_tasks)} (every forward template, "
+              f"{cfg.eval.get('limit') or 'all'} examples per task); tuning {cfg.train['steps']} steps of "
+              f"{cfg.train['batch']['tokens']} tokens", highlight=False)
+    summary = run_experiment(cfg)
+    rows = results_table(summary, cfg.directory)
+    report = Path(summary["report"]) / "report.html"
+    wall = time.time() - t0
+    if json_out:
+        print_json({"results": rows, "report": str(report), "markdown": str(report.with_suffix(".md")),
+                    "experiment": str(cfg.directory), "executed": summary["executed"], "wall_seconds": round(wall, 1)})
+    _print_table(rows, f"Zero-shot on held-out NLI (scores in %, {cfg.models[0]}, {cfg.train['steps']} tuning steps)")
+    err.print(f"finished in {wall:.0f}s ({len(summary['executed'])} step(s) run, the others were cached)\n"
+              f"report: {report}", highlight=False)
