@@ -297,8 +297,9 @@ def test_both_directions_share_the_rows_and_swap_sides(cat):
 def test_dev_is_carved_from_train_for_struct_samples(cat):
     task = cat.task("e2e_nlg")
     train, dev = _bundled(task, "train"), _bundled(task, "dev")
-    assert len(train) == 36 and len(dev) == 4
-    assert not {e["id"] for e in train} & {e["id"] for e in dev}
+    assert len(train) == 38 and len(dev) == 2  # 27 meaning representations: 25 in train (38 texts), 2 in dev
+    assert not {e["meaning_representation"] for e in train} & {e["meaning_representation"] for e in dev}
+    assert all(len(e["references"]) >= 1 and e["target"] in e["references"] for e in train)
 
 
 # -- the real data mirror (skipped when absent) ------------------------------------------------------

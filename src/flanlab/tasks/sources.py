@@ -126,8 +126,35 @@ def iter_examples(task: TaskSpec, role: str, *, source: str = "auto", data_dir: 
     """
     split = role_split(task, role, split_overrides)
     rows = iter_rows(task, split, source, data_dir)
+    if task.group_by:
+        rows = _grouped(rows, task.group_by)
     out = (ex for ex in _preprocessed(task, split, role, rows, split_overrides, skipped) if ex is not None)
+    if task.group_by and role == "train":
+        out = _per_reference(out)
     return itertools.islice(out, limit) if limit is not None else out
+
+
+GROUP_KEY = "_rows"
+
+
+def _grouped(rows: Iterator[Row], key: str) -> Iterator[Row]:
+    """Runs of consecutive rows sharing `row[key]` -> one row each: the first, plus `_rows` (all of them)."""
+    group: list[Row] = []
+    for row in rows:
+        if group and row[key] != group[0][key]:
+            yield {**group[0], GROUP_KEY: group}
+            group = []
+        group.append(row)
+    if group:
+        yield {**group[0], GROUP_KEY: group}
+
+
+def _per_reference(examples: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Training sees every gold text of a grouped example once: `<id>/<k>` with target = reference k."""
+    for ex in examples:
+        refs = ex.get("references") or [ex["target"]]
+        for k, ref in enumerate(refs):
+            yield {**ex, "target": ref, "id": f"{ex['id']}/{k}" if len(refs) > 1 else ex["id"]}
 
 
 def _preprocessed(task, split, role, rows, overrides, skipped):

@@ -75,6 +75,10 @@ class TaskSpec:
     template_set: str = ""  # name of the templates/<set>.yaml file; default: the task name
     dataset: str = ""  # the paper's dataset grouping (anli_r1..r3 -> "anli"): 62 datasets; default: name
     turnable: bool = True
+    # One-row-per-reference sources (CommonGen, E2E): consecutive rows with the same value of this column
+    # are one example; preprocess gets the first row plus `_rows` (the whole group). Carving counts groups,
+    # so an input never lands in both train and dev; the train role yields one example per reference.
+    group_by: str = ""
     version: int = 1
 
     @property
