@@ -38,9 +38,10 @@ def triviaqa_fields(row: Row) -> Row | None:
     """{"question": "Q", "answer": {"value": "Onion", "aliases": ["Onion", "Onions"], ...}} -> target "Onion",
     references: the value and every alias (TriviaQA counts any alias as correct)."""
     value = row["answer"]["value"]
-    refs = [a for a in [value, *row["answer"]["aliases"]] if a and a.strip()]
+    # the Hub's unlabelled test split fills the answer with "<unk>" (or "") and no aliases
+    refs = [a for a in [value, *row["answer"]["aliases"]] if a and a.strip() and a != "<unk>"]
     if not refs:
-        return None  # the test split has no answers
+        return None
     return {"question": row["question"], "target": refs[0], "references": list(dict.fromkeys(refs))}
 
 
