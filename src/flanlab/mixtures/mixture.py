@@ -250,10 +250,8 @@ class Mixture:
 
     def _fewshot(self, spec, tset, template, ex, pool: Pool, idx: int, k: int):
         fs = self.cfg.few_shot
-        m = min(pool.n - 1, 2 * fs.k)
-        rng = np.random.default_rng([self.cfg.seed, 3, _h(spec.name), k])
-        cands = rng.choice(pool.n - 1, size=m, replace=False) if m > 0 else []
-        pool_iter = (pool.get(int(c) + (c >= idx)) for c in cands)  # skip over the example itself
+        m = min(pool.n - 1, 8 * fs.k + 16)  # enough candidates when the template's `when` rejects some
+        pool_iter = (pool.get(c) for c in _distinct_others(pool.n, idx, m, [self.cfg.seed, 3, _h(spec.name), k]))
         shot = build_fewshot(spec, tset, template, ex, pool_iter, length=self.length_fn, k=fs.k, budget=fs.budget,
                              separator=fs.separator, answer_separator=fs.answer_separator,
                              mode=self.cfg.template_mode)
@@ -269,3 +267,16 @@ class Mixture:
                                    f"{spec.name!r}: its first {FEWSHOT_CHECK} examples got none (raise "
                                    "few_shot.budget or lower max lengths)")
         return shot.rendered, shot.shots
+
+
+def _distinct_others(n: int, own: int, m: int, seed: list[int]) -> Iterator[int]:
+    """Up to m distinct random indices of range(n) other than `own`, drawn lazily (seeded)."""
+    if m <= 0:
+        return
+    rng = np.random.default_rng(seed)
+    seen = {own}
+    while len(seen) - 1 < m:
+        c = int(rng.integers(n))
+        if c not in seen:
+            seen.add(c)
+            yield c

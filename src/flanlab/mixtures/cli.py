@@ -1,0 +1,183 @@
+"""`flanlab mixture`: plan, sample and export the training mixture.
+
+    flanlab mixture plan --holdout nli                       # which tasks train, which are held out and why
+    flanlab mixture plan --holdout nli --json
+    flanlab mixture sample --n 5 --holdout nli --source bundled
+    flanlab mixture export --out runs/mix-nli --n 100000 --holdout nli --data-dir data/hf
+    flanlab mixture plan -c mix.yaml --set scheme=temperature --set temperature=2
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from ..cli_common import CONFIG, DATA_DIR, JSON, OVERWRITE, SET, TASKS_FILE
+from ..console import err, print_json
+
+app = typer.Typer(help="Build the instruction-tuning mixture: leave-cluster-out splits, mixing rates, rendered "
+                  "examples, export for any trainer.\n\nExample: flanlab mixture plan --holdout nli",
+                  no_args_is_help=True)
+
+HOLDOUT = typer.Option(None, "--holdout", help="Held-out cluster(s): --holdout nli or nli,commonsense.")
+SOURCE = typer.Option(None, "--source", help="Data source: auto, hub, mirror or bundled.")
+SEED = typer.Option(None, "--seed", help="Seed of the mixture (task, example and template draws).")
+
+
+def _list(values: Optional[list[str]]) -> Optional[list[str]]:
+    if not values:
+        return None
+    return [v.strip() for item in values for v in item.split(",") if v.strip()]
+
+
+def build(config: Optional[Path], sets: Optional[list[str]], holdout: Optional[list[str]],
+          data_dir: Optional[Path], source: Optional[str], tasks_file: Optional[list[Path]], seed: Optional[int]):
+    """The resolved MixtureConfig and its Mixture (YAML -> --set -> options)."""
+    from ..config import load_config
+    from .config import MixtureConfig
+    from .mixture import Mixture
+
+    cli: dict[str, Any] = {"holdout": _list(holdout), "data_dir": str(data_dir) if data_dir else None,
+                           "source": source, "seed": seed,
+                           "tasks_file": [str(p) for p in tasks_file] if tasks_file else None}
+    cfg = load_config(MixtureConfig, config, sets, cli)
+    return cfg, Mixture(cfg)
+
+
+def _short(row: dict[str, Any]) -> str:
+    """The table's reason: the rule or cause, without its explanation (kept in --json)."""
+    if row["status"] == "skipped":
+        return "no training data" if "no training examples" not in row["reason"] else "0 examples"
+    return row["reason"].split(":")[0]
+
+
+def _fmt(v: Any, spec: str) -> str:
+    return "" if v is None else format(v, spec)
+
+
+@app.command()
+def plan(config: Optional[Path] = CONFIG, set_: Optional[list[str]] = SET, holdout: Optional[list[str]] = HOLDOUT,
+         data_dir: Optional[Path] = DATA_DIR, source: Optional[str] = SOURCE,
+         tasks_file: Optional[list[Path]] = TASKS_FILE, seed: Optional[int] = SEED, json_: bool = JSON) -> None:
+    """Show every task: trains or held out (and the rule that removed it), training examples, rate, share.
+
+    Example: flanlab mixture plan --holdout nli --source bundled --set missing_data=skip
+    """
+    from rich.table import Table
+
+    cfg, mix = build(config, set_, holdout, data_dir, source, tasks_file, seed)
+    rows = mix.plan()
+    summary = {"train_tasks": len(mix.rates()), "held_out_tasks": len(mix.split.held_out),
+               "evaluate": mix.split.evaluate, "skipped_tasks": mix.skipped_tasks, "notes": mix.split.notes,
+               "examples_per_epoch": sum(r["n"] for r in rows if r["status"] == "train")}
+    if json_:
+        print_json({"config": cfg, "tasks": rows, "summary": summary})
+        return
+    table = Table(title=f"mixture: {summary['train_tasks']} training tasks, holdout "
+                  f"{', '.join(cfg.holdout + cfg.holdout_tasks) or 'none'} ({cfg.scheme}, cap {cfg.cap}, "
+                  f"max rate {cfg.rate_max})")
+    for col in ("task", "cluster", "status", "reason", "#train", "rate", "share"):
+        table.add_column(col, justify="right" if col in ("#train", "rate", "share") else "left")
+    for r in rows:
+        n = "" if r["n"] is None else f"{r['n']}{'+' if r['capped'] else ''}"
+        table.add_row(r["task"], r["cluster"], r["status"], _short(r), n, _fmt(r["rate"], ".1f"),
+                      "" if r["share"] is None else f"{100 * r['share']:.2f}%")
+    err.print(table)
+    err.print(f"{summary['examples_per_epoch']} training examples in one pass over the pools; evaluate on: "
+              f"{', '.join(summary['evaluate']) or '-'} (--json for the full reasons)", highlight=False)
+    for note in mix.split.notes:
+        err.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+
+
+@app.command()
+def sample(config: Optional[Path] = CONFIG, set_: Optional[list[str]] = SET, holdout: Optional[list[str]] = HOLDOUT,
+           data_dir: Optional[Path] = DATA_DIR, source: Optional[str] = SOURCE,
+           tasks_file: Optional[list[Path]] = TASKS_FILE, seed: Optional[int] = SEED,
+           n: int = typer.Option(5, "--n", help="How many examples."),
+           start: int = typer.Option(0, "--start", help="Stream position of the first example."),
+           json_: bool = JSON) -> None:
+    """Print rendered examples of the mixture stream, exactly as training sees them.
+
+    Example: flanlab mixture sample --n 5 --holdout nli --source bundled --set missing_data=skip
+    """
+    _, mix = build(config, set_, holdout, data_dir, source, tasks_file, seed)
+    xs = mix.take(n, start=start)
+    if json_:
+        print_json({"examples": [record(x) for x in xs], "stats": mix.stats.as_dict()})
+        return
+    for x in xs:
+        err.rule(f"#{x.position}  {x.task}/{x.template_id}  ({x.cluster}{', turned' if x.turned else ''}"
+                 f"{f', {x.shots} shots' if x.shots else ''})")
+        err.print(x.inputs, highlight=False, markup=False)
+        err.print(f"[bold]-> {x.targets}[/bold]", highlight=False)
+
+
+def record(x) -> dict[str, Any]:
+    """One exported row: what any trainer needs, plus where it came from."""
+    return {"inputs": x.inputs, "targets": x.targets, "task": x.task, "cluster": x.cluster,
+            "template_id": x.template_id, "example_id": x.example_id, "position": x.position, "shots": x.shots}
+
+
+@app.command()
+def export(out: Path = typer.Option(..., "--out", "-o", help="Run directory to write."),
+           n: Optional[int] = typer.Option(None, "--n", help="Examples (default: one pass over the capped pools)."),
+           config: Optional[Path] = CONFIG, set_: Optional[list[str]] = SET, holdout: Optional[list[str]] = HOLDOUT,
+           data_dir: Optional[Path] = DATA_DIR, source: Optional[str] = SOURCE,
+           tasks_file: Optional[list[Path]] = TASKS_FILE, seed: Optional[int] = SEED,
+           hf: bool = typer.Option(True, "--hf/--no-hf", help="Also write a Hugging Face dataset (save_to_disk)."),
+           overwrite: bool = OVERWRITE, json_: bool = JSON) -> None:
+    """Write the rendered mixture to OUT/mixture.jsonl and OUT/dataset (datasets.load_from_disk), with
+    inputs, targets, task, cluster, template_id, for TRL, axolotl, torchtune or any other trainer.
+
+    Example: flanlab mixture export --out runs/mix-nli --n 10000 --holdout nli --source bundled
+    """
+    from ..runs import RunDir
+
+    cfg, mix = build(config, set_, holdout, data_dir, source, tasks_file, seed)
+    rates = mix.rates()
+    n = n if n is not None else sum(r["n"] for r in rates.values())
+    run = RunDir.create(out, "mixture export", cfg, overwrite=overwrite)
+    run.write_json("plan.json", {"tasks": mix.plan(), "evaluate": mix.split.evaluate})
+    path = run.path / "mixture.jsonl"
+    written = write_jsonl(mix.stream(0, n), path)
+    if hf:
+        save_hf(path, run.path / "dataset")
+    summary = {"examples": written, "positions": n, "path": str(path), "stats": mix.stats.as_dict(),
+               "dataset": str(run.path / "dataset") if hf else None, "skipped_tasks": mix.skipped_tasks}
+    run.finish(summary)
+    if json_:
+        print_json(summary)
+    else:
+        err.print(f"wrote {written} examples to {path}" + (f" and {run.path / 'dataset'}" if hf else ""))
+
+
+def write_jsonl(examples, path: Path) -> int:
+    import json
+
+    count = 0
+    with open(path, "w", encoding="utf-8") as f:
+        for x in examples:
+            f.write(json.dumps(record(x), ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def save_hf(jsonl: Path, out: Path) -> None:
+    """JSONL -> datasets.save_to_disk, streamed through Arrow (not held in memory)."""
+    import shutil
+    import tempfile
+
+    import datasets
+
+    features = datasets.Features({k: datasets.Value(v) for k, v in (
+        ("inputs", "string"), ("targets", "string"), ("task", "string"), ("cluster", "string"),
+        ("template_id", "string"), ("example_id", "string"), ("position", "int64"), ("shots", "int32"))})
+    datasets.disable_progress_bars()  # stderr stays readable; the run record says what was written
+    tmp = tempfile.mkdtemp(prefix="flanlab-export-")
+    try:
+        ds = datasets.Dataset.from_json(str(jsonl), features=features, cache_dir=tmp)
+        ds.save_to_disk(str(out))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,160 @@
+"""The mixture stream: rates and shares, determinism, mid-stream resume, template choice and modes, errors."""
+
+from __future__ import annotations
+
+import collections
+
+import pytest
+from mixture_toys import toy_catalogue, write_toy_data
+
+from flanlab.config import load_config
+from flanlab.errors import FlanlabError
+from flanlab.mixtures.config import MixtureConfig
+from flanlab.mixtures.mixture import BLOCK, Mixture
+
+TASKS = {"a": ("sentiment", "cls"), "b": ("summarization", "gen"), "c": ("paraphrase", "cls"),
+         "d": ("misc", "cls"), "e": ("struct_to_text", "gen")}
+SIZES = {"a": 60, "b": 25, "c": 12, "d": 30}  # e has no data at all
+
+
+@pytest.fixture(scope="module")
+def cat():
+    return toy_catalogue(TASKS)
+
+
+@pytest.fixture(scope="module")
+def root(cat, tmp_path_factory):
+    return write_toy_data(tmp_path_factory.mktemp("mirror"), cat, SIZES)
+
+
+def mix(cat, root, **kw):
+    kw.setdefault("holdout", ["misc"])
+    kw.setdefault("holdout_tasks", ["e"])
+    return Mixture(MixtureConfig(source="mirror", data_dir=str(root), cap=30, rate_max=25, **kw), cat)
+
+
+def key(xs):
+    return [(x.position, x.task, x.example_id, x.template_id, x.inputs, x.targets) for x in xs]
+
+
+def test_rates_and_shares_hand_computed(cat, root):
+    m = mix(cat, root)
+    r = m.rates()
+    # every 10th train row is carved off as dev: 60 -> 54, 25 -> 23, 12 -> 11 training examples
+    assert {t: v["n"] for t, v in r.items()} == {"a": 30, "b": 23, "c": 11}  # a is cut at the cap (30)
+    assert r["a"]["capped"] and not r["b"]["capped"]
+    assert {t: v["rate"] for t, v in r.items()} == {"a": 25.0, "b": 23.0, "c": 11.0}
+    assert r["a"]["share"] == pytest.approx(25 / 59) and r["c"]["share"] == pytest.approx(11 / 59)
+    eq = mix(cat, root, scheme="equal").rates()
+    assert all(v["share"] == pytest.approx(1 / 3) for v in eq.values())
+    t2 = mix(cat, root, scheme="temperature", temperature=2.0).rates()
+    assert t2["c"]["share"] == pytest.approx(11 ** .5 / (25 ** .5 + 23 ** .5 + 11 ** .5))
+
+
+def test_observed_shares_follow_rates(cat, root):
+    m = mix(cat, root)
+    names, ids = m.task_ids(0, 20_000)
+    counts = collections.Counter(names[i] for i in ids.tolist())
+    for t, v in m.rates().items():
+        assert abs(counts[t] / 20_000 - v["share"]) < 0.015
+
+
+def test_same_seed_same_stream_other_seed_differs(cat, root):
+    a, b = mix(cat, root, seed=3).take(200), mix(cat, root, seed=3).take(200)
+    assert key(a) == key(b)
+    assert key(mix(cat, root, seed=4).take(200)) != key(a)
+
+
+@pytest.mark.parametrize("start", [1, 137, BLOCK - 3, BLOCK + 5])
+def test_resume_mid_stream_gives_the_same_continuation(cat, root, start):
+    full = mix(cat, root, seed=1).take(start + 40)
+    resumed = list(mix(cat, root, seed=1).stream(start=start, stop=start + 40))
+    assert key(resumed) == key(full[start:])
+    assert resumed[0].position == start
+
+
+def test_each_epoch_visits_every_pool_example_once(cat, root):
+    xs = [x for x in mix(cat, root).take(400) if x.task == "c"]
+    first = [x.example_id for x in xs[:11]]
+    assert len(set(first)) == 11
+    assert all(int(e.rsplit(":", 1)[1]) % 10 != 9 for e in first)  # dev rows never train
+    assert set(x.example_id for x in xs[11:22]) == set(first)      # epoch 2: same pool, new order
+    assert [x.example_id for x in xs[11:22]] != first
+
+
+def test_template_choice(cat, root):
+    xs = mix(cat, root).take(600)
+    used = {(x.task, x.template_id) for x in xs}
+    assert {("a", "01"), ("a", "02"), ("a", "03"), ("b", "01"), ("b", "02")} <= used
+    for x in xs:
+        if x.template_id == "03":  # turned around, only for label-0 rows ("when")
+            assert x.turned and x.options is None and x.targets.startswith(x.task)
+            assert int(x.example_id.rsplit(":", 1)[1]) % 2 == 0  # label = row % 2
+    fixed = mix(cat, root, template_choice="fixed", template_id="02").take(50)
+    assert {x.template_id for x in fixed} == {"02"}
+    rr = [x.template_id for x in mix(cat, root, template_choice="round_robin").take(200) if x.task == "b"]
+    assert rr[:6] == ["01", "02", "01", "02", "01", "02"]
+    with pytest.raises(FlanlabError, match="template_id '07' .* not a template of task"):
+        mix(cat, root, template_choice="fixed", template_id="07")
+
+
+def test_template_skips_are_counted_not_silent(cat, root):
+    m = mix(cat, root, template_choice="fixed", template_id="03", include=["a", "c"])  # 03: label-0 rows only
+    xs = m.take(300)
+    assert {x.template_id for x in xs} == {"03"}
+    skipped = sum(m.stats.template_skipped.values())
+    assert skipped > 0 and len(xs) + skipped == 300
+
+
+def test_template_modes(cat, root):
+    [x] = [x for x in mix(cat, root, template_mode="no_template").take(30) if x.task == "b"][:1]
+    assert x.template_id == "no_template" and x.inputs.startswith("b") and "Summarize" not in x.inputs
+    ys = [x for x in mix(cat, root, template_mode="dataset_name").take(30) if x.task == "a"]
+    assert ys[0].inputs.startswith("[Toy: a] a") and ys[0].inputs.endswith("OPTIONS:\n- yes\n- no")
+
+
+def test_plan_rows(cat, root):
+    rows = {r["task"]: r for r in mix(cat, root).plan()}
+    assert rows["a"]["status"] == "train" and rows["a"]["n"] == 30
+    assert rows["d"]["status"] == "held out" and rows["d"]["reason"] == "in held-out cluster 'misc'"
+    assert rows["e"]["status"] == "held out" and rows["e"]["reason"] == "held out by name"
+    assert sum(r["share"] for r in rows.values() if r["share"]) == pytest.approx(1.0)
+
+
+def test_missing_training_data(cat, root):
+    with pytest.raises(FlanlabError, match="'e'.*missing_data=skip"):
+        mix(cat, root, holdout_tasks=[]).rates()
+    m = mix(cat, root, holdout_tasks=[], missing_data="skip")
+    assert "e" not in m.rates()
+    assert {r["task"]: r["status"] for r in m.plan()}["e"] == "skipped"
+
+
+def test_counts_override_and_bad_config(cat, root, tmp_path):
+    m = mix(cat, root, counts={"a": 1000, "b": 5})
+    assert m.rates()["a"]["rate"] == 25.0 and m.rates()["b"]["rate"] == 5.0
+    with pytest.raises(Exception, match="cap"):
+        MixtureConfig(cap=0)
+    cfg = tmp_path / "mix.yaml"
+    cfg.write_text("cap: 0\n")
+    with pytest.raises(FlanlabError, match="cap: Input should be greater than or equal to 1"):
+        load_config(MixtureConfig, cfg)
+    with pytest.raises(FlanlabError, match="unknown key 'holdot'"):
+        load_config(MixtureConfig, overrides=["holdot=[nli]"])
+    with pytest.raises(FlanlabError, match="the mixture is empty"):
+        mix(cat, root, holdout=["misc", "sentiment", "summarization", "paraphrase"])
+    with pytest.raises(FlanlabError, match="unknown cluster 'sentimnt'"):
+        mix(cat, root, holdout=["sentimnt"])
+    with pytest.raises(FlanlabError, match="stream position must be >= 0"):
+        next(mix(cat, root).stream(start=-1))
+
+
+def test_pool_index_is_cached(cat, root, monkeypatch):
+    mix(cat, root).rates()
+    import flanlab.mixtures.pool as pool
+
+    def boom(*a, **k):
+        raise AssertionError("the pool was streamed again")
+
+    monkeypatch.setattr(pool, "iter_examples", boom)
+    m = mix(cat, root)
+    assert m.rates()["b"]["n"] == 23 and m.take(5)
