@@ -329,3 +329,44 @@ def test_bundled_schema_matches_mirror(cat, shared_hf, name):
 
     for row in _bundled_rows(task, task.splits.train)[:5]:
         assert shape(row) == shape(hub_row), name
+
+
+def _hub_features():
+    """The Hub's features of each bundled dataset (from the Hub loaders' dataset_info)."""
+    from datasets import ClassLabel, Features, Sequence, Value
+
+    def nli(names):
+        return {"premise": Value("string"), "hypothesis": Value("string"), "label": ClassLabel(names=names)}
+
+    s, i32 = Value("string"), Value("int32")
+    three = ["entailment", "neutral", "contradiction"]
+    return {
+        ("aps/super_glue", "rte"): Features({**nli(["entailment", "not_entailment"]), "idx": i32}),
+        ("aps/super_glue", "cb"): Features({**nli(["entailment", "contradiction", "neutral"]), "idx": i32}),
+        ("aps/super_glue", "boolq"): Features({"question": s, "passage": s, "idx": i32,
+                                               "label": ClassLabel(names=["False", "True"])}),
+        ("facebook/anli", "plain_text"): Features({"uid": s, **nli(three), "reason": s}),
+        ("nyu-mll/glue", "mnli"): Features({**nli(three), "idx": i32}),
+        ("rajpurkar/squad", "plain_text"): Features({"id": s, "title": s, "context": s, "question": s,
+                                                     "answers": Sequence({"text": s, "answer_start": i32})}),
+        ("allenai/ai2_arc", "ARC-Easy"): Features({"id": s, "question": s, "answerKey": s,
+                                                   "choices": Sequence({"text": s, "label": s})}),
+        ("allenai/ai2_arc", "ARC-Challenge"): Features({"id": s, "question": s, "answerKey": s,
+                                                        "choices": Sequence({"text": s, "label": s})}),
+        ("google-research-datasets/nq_open", "nq_open"): Features({"question": s, "answer": Sequence(s)}),
+    }
+
+
+def test_samples_cast_to_the_hub_features():
+    from datasets import Dataset
+
+    for (hub_id, config), features in _hub_features().items():
+        files = sorted((BUNDLED_DIR / hub_id / config).glob("*.jsonl"))
+        assert files, (hub_id, config)
+        for path in files:
+            rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            assert all(set(r) == set(features) for r in rows), path  # no missing or extra column
+            ds = Dataset.from_list(rows).cast(features)  # raises on a mistyped column
+            assert len(ds) == len(rows) and ds.features == features
+            if "label" in features:  # cast does not range-check class labels
+                assert all(0 <= r["label"] < features["label"].num_classes for r in rows), path
