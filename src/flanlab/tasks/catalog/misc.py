@@ -166,7 +166,7 @@ TASKS = [
     # TREC has labelled train and test splits (no validation).
     _task("trec", Source("CogComp/trec"), trec_fields, ("question",), "TREC",
           "TREC question classification: what kind of answer does a question ask for (coarse classes)?",
-          options=("abbreviation", "entity", "description", "person", "location", "number"),
+          options=("abbreviation", "entity", "description", "person or group", "location", "number"),
           splits=SplitRoles(test="test")),
     _task("cola", Source("nyu-mll/glue", "cola"), cola_fields, ("sentence",), "CoLA",
           "Corpus of Linguistic Acceptability: is a sentence grammatical?",
