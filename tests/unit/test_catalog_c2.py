@@ -328,6 +328,52 @@ def test_bundled_sample_details():
     assert len(set(ids)) == 40 and all("\r\n" in json.loads(x)["dialogue"] for x in samsum)
 
 
+def _hub_features():
+    """The Hub's features of each bundled dataset (from the dataset cards and loaders)."""
+    from datasets import ClassLabel, Features, Sequence, Value
+
+    s, i32 = Value("string"), Value("int32")
+    trec_fine = [f"{c}:{f}" for c, fs in (
+        ("ABBR", "abb exp"), ("ENTY", "animal body color cremat currency dismed event food instru lang letter "
+                                     "other plant product religion sport substance symbol techmeth termeq veh word"),
+        ("DESC", "def desc manner reason"), ("HUM", "gr ind title desc"), ("LOC", "city country mount other state"),
+        ("NUM", "code count date dist money ord other period perc speed temp volsize weight")) for f in fs.split()]
+    return {
+        "Yale-LILY/aeslc/default": Features({"email_body": s, "subject_line": s}),
+        "fancyzhx/ag_news/default": Features({"text": s, "label": ClassLabel(names=["World", "Sports", "Business",
+                                                                                    "Sci/Tech"])}),
+        "Samsung/samsum/samsum": Features({"id": s, "dialogue": s, "summary": s}),
+        "EdinburghNLP/xsum/default": Features({"document": s, "summary": s, "id": s}),
+        "stanfordnlp/coqa/default": Features({"source": s, "story": s, "questions": Sequence(s), "answers": Sequence(
+            {"input_text": s, "answer_start": i32, "answer_end": i32})}),
+        "CogComp/trec/default": Features({"text": s, "coarse_label": ClassLabel(names=["ABBR", "ENTY", "DESC", "HUM",
+                                                                                        "LOC", "NUM"]),
+                                          "fine_label": ClassLabel(names=trec_fine)}),
+        "nyu-mll/glue/cola": Features({"sentence": s, "label": ClassLabel(names=["unacceptable", "acceptable"]),
+                                       "idx": i32}),
+    }
+
+
+def test_bundled_samples_cast_to_the_hub_features():
+    from datasets import ClassLabel, Dataset
+
+    features = _hub_features()
+    assert len(features["CogComp/trec/default"]["fine_label"].names) == 50
+    for where, feats in features.items():
+        paths = sorted((BUNDLED_DIR / where).glob("*.jsonl"))
+        assert len(paths) == 2, where
+        for path in paths:
+            rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+            ds = Dataset.from_list(rows).cast(feats)  # a mistyped or missing column raises here
+            assert ds.features == feats and len(ds) == 40
+            for col, feat in feats.items():  # casting does not range-check class labels
+                if isinstance(feat, ClassLabel):
+                    assert all(0 <= r[col] < feat.num_classes for r in rows), (path, col)
+            if "fine_label" in feats:  # TREC: each fine class sits inside its coarse class
+                fine, coarse = feats["fine_label"].names, feats["coarse_label"].names
+                assert all(fine[r["fine_label"]].split(":")[0] == coarse[r["coarse_label"]] for r in rows), path
+
+
 @pytest.mark.parametrize("name", ["ag_news", "trec", "cola"])
 def test_bundled_classification_labels_are_balanced(cat, name):
     task = cat.task(name)
