@@ -175,3 +175,108 @@ def test_t5_batch_runs(tiny_tok):
     assert b["labels"].shape[1] == max(len(f.target_ids) for f in feats)
     with torch.no_grad():
         assert torch.isfinite(model(**b).loss)
+
+
+# -- the cached, tokenized, packed stream (mixtures.stream) ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def toy_mix_cfg(tmp_path_factory):
+    from mixture_toys import toy_catalogue, write_toy_data
+
+    from flanlab.mixtures.config import MixtureConfig
+
+    cat = toy_catalogue({"a": ("sentiment", "cls"), "b": ("summarization", "gen"), "c": ("misc", "cls")})
+    root = write_toy_data(tmp_path_factory.mktemp("mirror"), cat, {"a": 80, "b": 60, "c": 40}, words=(2, 40))
+    cfg = MixtureConfig(source="mirror", data_dir=str(root), seed=7, max_input_len=48, max_target_len=12,
+                        seq_len=160, pack_window=50)
+    return cat, cfg
+
+
+def _mix(toy_mix_cfg, **kw):
+    from flanlab.mixtures.mixture import Mixture
+
+    cat, cfg = toy_mix_cfg
+    return Mixture(cfg.model_copy(update=kw), cat)
+
+
+def test_stream_features_match_direct_tokenization_and_count_truncation(toy_mix_cfg, tiny_tok):
+    from flanlab.mixtures.features import tokenize_rendered
+    from flanlab.mixtures.stream import feature_stream
+
+    stats = TokenStats()
+    got = list(feature_stream(_mix(toy_mix_cfg), tiny_tok, stop=700, stats=stats))
+    direct_stats = TokenStats()
+    direct = tokenize_rendered(_mix(toy_mix_cfg).take(700), tiny_tok, max_input_len=48, max_target_len=12,
+                               stats=direct_stats)
+    assert [(f.position, f.task, f.input_ids, f.n_prompt) for f in got] == \
+        [(f.position, f.task, f.input_ids, f.n_prompt) for f in direct]
+    # hand count: inputs over 48 tokens, targets over 12
+    xs = _mix(toy_mix_cfg).take(700)
+    n_in = sum(len(tiny_tok(x.inputs, add_special_tokens=False)["input_ids"]) > 48 for x in xs)
+    n_tg = sum(len(tiny_tok(x.targets, add_special_tokens=False)["input_ids"]) > 12 for x in xs)
+    assert n_in > 0 and n_tg > 0
+    assert (stats.input_truncated, stats.target_truncated) == (n_in, n_tg) == \
+        (direct_stats.input_truncated, direct_stats.target_truncated)
+
+
+def test_second_run_reads_the_disk_cache(toy_mix_cfg, tiny_tok, monkeypatch):
+    from flanlab.mixtures import stream
+
+    first = list(stream.packed_rows(_mix(toy_mix_cfg), tiny_tok, stop=900))
+
+    def no_build(self, task, chunk):
+        raise AssertionError(f"chunk {task}/{chunk} was rebuilt")
+
+    monkeypatch.setattr(stream.FeatureCache, "build", no_build)
+    pstats = PackingStats()
+    second = list(stream.packed_rows(_mix(toy_mix_cfg), tiny_tok, stop=900, pstats=pstats))
+    assert len(first) == len(second) and all((a["input_ids"] == b["input_ids"]).all() for a, b in zip(first, second))
+    assert pstats.examples == 900 and pstats.efficiency > 0.9
+    # another seed is another cache key: it must build
+    with pytest.raises(AssertionError, match="was rebuilt"):
+        list(stream.packed_rows(_mix(toy_mix_cfg, seed=8), tiny_tok, stop=10))
+
+
+def test_packed_rows_resume_and_batches(toy_mix_cfg, tiny_tok):
+    from flanlab.mixtures.stream import batches, packed_rows
+
+    rows = list(packed_rows(_mix(toy_mix_cfg), tiny_tok, stop=600))
+    for k in (0, 5, len(rows) - 2):
+        start, r = rows[k]["resume"]
+        again = list(packed_rows(_mix(toy_mix_cfg), tiny_tok, start=start, skip_rows=r + 1, stop=600))
+        assert len(again) == len(rows) - k - 1
+        assert all((a["input_ids"] == b["input_ids"]).all() for a, b in zip(again, rows[k + 1:]))
+    bs = list(batches(_mix(toy_mix_cfg), tiny_tok, batch_size=4, stop=600))
+    b2 = list(batches(_mix(toy_mix_cfg), tiny_tok, batch_size=4, stop=600, resume=bs[2][1]))
+    assert len(b2) == len(bs) - 3 and all((x[0]["input_ids"] == y[0]["input_ids"]).all() for x, y in zip(b2, bs[3:]))
+    assert bs[0][0]["attention_mask"].shape == (4, 1, 160, 160)
+    unpacked = list(batches(_mix(toy_mix_cfg, packing=False), tiny_tok, batch_size=4, stop=40))
+    b3 = list(batches(_mix(toy_mix_cfg, packing=False), tiny_tok, batch_size=4, stop=40, resume=unpacked[1][1]))
+    assert all((x[0]["input_ids"] == y[0]["input_ids"]).all() for x, y in zip(b3, unpacked[2:]))
+    assert unpacked[0][0]["input_ids"].shape[1] < 160  # padded to the longest, not the maximum
+
+
+def test_parallel_warm_equals_serial(toy_mix_cfg, tiny_tok, monkeypatch, tmp_path):
+    from flanlab.mixtures import stream
+
+    serial = list(stream.feature_stream(_mix(toy_mix_cfg, seed=11), tiny_tok, stop=2500,
+                                        cache=stream.FeatureCache(_mix(toy_mix_cfg, seed=11), tiny_tok,
+                                                                  use_disk=False)))
+    monkeypatch.setenv("FLANLAB_CACHE", str(tmp_path / "cache"))
+    cache = stream.FeatureCache(_mix(toy_mix_cfg, seed=11), tiny_tok)
+    built = stream.warm(cache, 0, 2500, workers=2)
+    assert built == len(list((tmp_path / "cache").rglob("*.npz"))) - 3 > 3  # minus the 3 pool indexes
+    assert stream.needed_chunks(cache, 0, 2500) == []
+    warm = list(stream.feature_stream(_mix(toy_mix_cfg, seed=11), tiny_tok, stop=2500))
+    assert [(f.position, f.input_ids) for f in warm] == [(f.position, f.input_ids) for f in serial]
+
+
+def test_overlong_skip_and_error_in_the_stream(toy_mix_cfg, tiny_tok):
+    from flanlab.mixtures.stream import feature_stream
+
+    stats = TokenStats()
+    kept = list(feature_stream(_mix(toy_mix_cfg, on_overlong="skip"), tiny_tok, stop=300, stats=stats))
+    assert stats.skipped_overlong > 0 and len(kept) + stats.skipped_overlong == 300
+    assert all(f.n_prompt - 1 <= 48 for f in kept)
+    with pytest.raises(FlanlabError, match="more than the limit"):
+        list(feature_stream(_mix(toy_mix_cfg, on_overlong="error"), tiny_tok, stop=300))

@@ -158,3 +158,89 @@ def test_pool_index_is_cached(cat, root, monkeypatch):
     monkeypatch.setattr(pool, "iter_examples", boom)
     m = mix(cat, root)
     assert m.rates()["b"]["n"] == 23 and m.take(5)
+
+
+# -- the CLI: plan, sample, export (round trip) -------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cli_env(tmp_path_factory):
+    """A --tasks-file with two toy tasks, their mirror data, and the options every command takes."""
+    import yaml
+
+    from mixture_toys import TEMPLATE_SETS
+
+    from flanlab.tasks import catalogue
+
+    d = tmp_path_factory.mktemp("cli")
+    tasks = [{"name": "toy_a", "cluster": "sentiment", "source": {"hub_id": "toy/toy_a"}, "fields": {"text": "text"},
+              "label": "label", "options": ["yes", "no"], "template_set": "toy_cls"},
+             {"name": "toy_b", "cluster": "summarization", "source": {"hub_id": "toy/toy_b"},
+              "fields": {"text": "text"}, "target": "answer", "metrics": ["rouge"], "template_set": "toy_gen"}]
+    f = d / "toys.yaml"
+    f.write_text(yaml.safe_dump({"tasks": tasks, "template_sets": TEMPLATE_SETS}))
+    write_toy_data(d / "mirror", catalogue([f]), {"toy_a": 40, "toy_b": 30})
+    opts = ["--tasks-file", str(f), "--data-dir", str(d / "mirror"), "--source", "mirror",
+            "--set", "include=[toy_a,toy_b,nli]", "--seed", "5"]
+    return d, f, opts
+
+
+def run_cli(argv, capsys):
+    import json
+
+    from flanlab.cli import main
+
+    code = main(argv)
+    out = capsys.readouterr()
+    return code, (json.loads(out.out) if out.out.strip().startswith("{") else out.out), out.err
+
+
+def test_cli_plan_json(cli_env, capsys):
+    _, _, opts = cli_env
+    code, doc, _ = run_cli(["mixture", "plan", "--holdout", "nli", "--json", *opts], capsys)
+    assert code == 0
+    rows = {r["task"]: r for r in doc["tasks"]}
+    assert rows["toy_a"]["status"] == "train" and rows["toy_a"]["n"] == 36 and rows["toy_b"]["n"] == 27
+    assert rows["toy_a"]["share"] == pytest.approx(36 / 63)
+    para = [r for r in doc["tasks"] if r["cluster"] == "paraphrase"]
+    assert para and all(r["status"] == "held out" and r["reason"].startswith("rule nli -> paraphrase")
+                        for r in para)
+    code, _, err = run_cli(["mixture", "plan", "--holdout", "nli", *opts], capsys)
+    assert code == 0 and "toy_a" in err and "held out" in err
+
+
+def test_cli_errors_exit_2(cli_env, capsys):
+    _, _, opts = cli_env
+    code, _, err = run_cli(["mixture", "plan", "--holdout", "nlii", *opts], capsys)
+    assert code == 2 and "unknown cluster 'nlii'; did you mean: nli" in err
+    code, _, err = run_cli(["mixture", "plan", "--set", "cap=0", *opts], capsys)
+    assert code == 2 and "cap" in err
+
+
+def test_cli_sample_and_export_round_trip(cli_env, capsys, tmp_path):
+    import json
+
+    import datasets
+
+    from flanlab.config import load_config
+    from flanlab.tasks import catalogue
+
+    d, f, opts = cli_env
+    code, _, err = run_cli(["mixture", "sample", "--n", "4", *opts], capsys)  # nli included, no data for it
+    assert code == 2 and "training task" in err and "missing_data=skip" in err
+    opts = [*opts, "--holdout", "nli"]
+    code, doc, _ = run_cli(["mixture", "sample", "--n", "4", "--start", "10", "--json", *opts], capsys)
+    assert code == 0 and [x["position"] for x in doc["examples"]] == [10, 11, 12, 13]
+    out = tmp_path / "export"
+    code, summary, _ = run_cli(["mixture", "export", "--out", str(out), "--n", "120", "--json", *opts], capsys)
+    assert code == 0 and summary["examples"] == 120
+    rows = [json.loads(line) for line in (out / "mixture.jsonl").read_text().splitlines()]
+    ds = datasets.load_from_disk(str(out / "dataset"))
+    assert ds.num_rows == 120 and ds.column_names[:5] == ["inputs", "targets", "task", "cluster", "template_id"]
+    assert ds.to_list() == rows
+    cfg = load_config(MixtureConfig, out / "config.yaml")  # the run's resolved config rebuilds the same stream
+    again = Mixture(cfg, catalogue([f])).take(120)
+    assert [(r["inputs"], r["targets"], r["task"], r["template_id"]) for r in rows] == \
+        [(x.inputs, x.targets, x.task, x.template_id) for x in again]
+    assert json.loads((out / "run.json").read_text())["status"] == "finished"
+    code, _, err = run_cli(["mixture", "export", "--out", str(out), "--n", "5", *opts], capsys)
+    assert code == 2 and "finished" in err
