@@ -68,19 +68,42 @@ def row_targets(row: dict[str, Any], kind: str) -> int:
 
 
 def rows_from(features: Iterator[Any], *, packed: bool, seq_len: int, pad_id: int, window: int,
-              cursor: Cursor, method: str = "bfd") -> Iterator[tuple[dict[str, Any], Cursor]]:
+              cursor: Cursor, method: str = "bfd", seed: int = 0) -> Iterator[tuple[dict[str, Any], Cursor]]:
     """Rows (packed, or one example each) with the cursor just after each row; `cursor.skip` rows skipped."""
     from ..mixtures.packing import pack, single_row
 
     if packed:
-        rows = ((r, Cursor(r["resume"][0], r["resume"][1] + 1))
-                for r in pack(features, seq_len, pad_id=pad_id, method=method, window=window,
-                                on_too_long="error"))
+        rows = shuffled_windows(pack(features, seq_len, pad_id=pad_id, method=method, window=window,
+                                     on_too_long="error"), seed)
     else:
         rows = ((single_row(f), Cursor(f.position + 1, 0)) for f in features)
     for i, item in enumerate(rows):
         if i >= cursor.skip:
             yield item
+
+
+def shuffled_windows(rows: Iterator[dict[str, Any]], seed: int) -> Iterator[tuple[dict[str, Any], Cursor]]:
+    """The rows of each packing window in a seeded random order, each with the cursor after it.
+
+    Best-fit-decreasing emits a window's rows from the longest examples to the shortest, and length goes
+    with the task, so steps taken in that order would each see a few tasks only. The order depends only
+    on (seed, window start), so a resumed run replays it.
+    """
+    import numpy as np
+
+    def emit(buf: list[dict[str, Any]], start: int):
+        order = np.random.default_rng([seed, start]).permutation(len(buf))
+        for k, i in enumerate(order):
+            yield buf[i], Cursor(start, k + 1)
+
+    buf: list[dict[str, Any]] = []
+    for row in rows:
+        if buf and row["resume"][0] != buf[0]["resume"][0]:
+            yield from emit(buf, buf[0]["resume"][0])
+            buf = []
+        buf.append(row)
+    if buf:
+        yield from emit(buf, buf[0]["resume"][0])
 
 
 def step_batches(rows: Iterator[tuple[dict[str, Any], Cursor]], budget: int, kind: str) -> Iterator[StepBatch]:

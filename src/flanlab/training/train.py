@@ -187,7 +187,7 @@ def steps_from(s: Session) -> Iterator[data.StepBatch]:
     cursor = data.Cursor(s.state.position, s.state.skip)
     feats = data.feature_stream(s.mix, s.tokenizer, s.kind, m, cursor.position)
     rows = data.rows_from(feats, packed=packed(s), seq_len=m.seq_len, pad_id=s.tokenizer.pad_token_id,
-                          window=m.pack_window, method=m.pack_method, cursor=cursor)
+                          window=m.pack_window, method=m.pack_method, cursor=cursor, seed=m.seed)
     return data.step_batches(rows, s.cfg.batch.tokens, s.kind)
 
 
