@@ -1,0 +1,151 @@
+"""`flanlab eval`: zero-/few-shot evaluation on catalogue tasks, and export to lm-evaluation-harness.
+
+    flanlab eval smollm2-135m-instruct --tasks rte,cb --data-dir ../shared/data/hf --limit 100
+    flanlab eval runs/tuned/model --clusters nli --shots 4 --json
+    flanlab eval smollm2-135m-instruct --tasks rte --mode baseline        # GPT-3-style prompts, untuned model
+    flanlab eval export-lm-eval --tasks rte --out lm_eval_tasks/ --data-dir ../shared/data/hf
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..cli_common import CONFIG, DATA_DIR, DEVICE, JSON, OVERWRITE, SET, TASKS_FILE, DefaultGroup
+from ..console import err, print_json
+
+app = typer.Typer(cls=DefaultGroup, no_args_is_help=True,
+                  help="Evaluate a model zero-/few-shot on catalogue tasks (rank classification and generation), "
+                       "cached per cell.\n\nExample: flanlab eval smollm2-135m-instruct --tasks rte --limit 50")
+
+MODE = typer.Option(None, "--mode", help="natural (instructions), baseline (GPT-3-style prompts), no_template, "
+                    "dataset_name.")
+
+
+@app.command("run", hidden=True)
+def run(
+    model: Optional[str] = typer.Argument(None, help="Alias, local dir, gguf:PATH or hub id."),
+    tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated task names."),
+    clusters: Optional[str] = typer.Option(None, "--clusters", help="Comma-separated cluster names."),
+    templates: Optional[str] = typer.Option(None, "--templates", help="Only these template ids (e.g. 01,03)."),
+    shots: Optional[int] = typer.Option(None, "--shots", help="Few-shot exemplars from the training split."),
+    mode: Optional[str] = MODE,
+    split: Optional[str] = typer.Option(None, "--split", help="test (with dev for the best template) or dev."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="At most N examples per task and split."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Requests per forward pass (16)."),
+    best_dev: Optional[bool] = typer.Option(None, "--best-dev/--no-best-dev", help="Score dev to pick a template."),
+    source: Optional[str] = typer.Option(None, "--source", help="auto, hub, mirror or bundled."),
+    data_dir: Optional[Path] = DATA_DIR,
+    tasks_file: Optional[list[Path]] = TASKS_FILE,
+    device: Optional[str] = DEVICE,
+    dtype: Optional[str] = typer.Option(None, "--dtype", help="fp32, bf16, fp16 or auto."),
+    cache: Optional[bool] = typer.Option(None, "--cache/--no-cache", help="Reuse finished cells (default on)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default runs/eval-<model>-<time>)."),
+    overwrite: bool = OVERWRITE,
+    config: Optional[Path] = CONFIG,
+    set_: Optional[list[str]] = SET,
+    json_: bool = JSON,
+) -> None:
+    """Evaluate MODEL on tasks and clusters; writes results.json, cells.jsonl and per-example records.
+
+    Example: flanlab eval smollm2-135m-instruct --tasks rte --data-dir ../shared/data/hf --limit 50
+    """
+    from ..config import load_config
+    from ..runs import RunDir
+    from .config import EvalConfig
+    from .runner import evaluate
+
+    cli = {"model": model, "tasks": tasks, "clusters": clusters, "templates": templates, "shots": shots,
+           "mode": mode, "split": split, "limit": limit, "batch_size": batch_size, "best_dev": best_dev,
+           "source": source, "data_dir": str(data_dir) if data_dir else None, "device": device, "dtype": dtype,
+           "cache": cache, "out": str(out) if out else None,
+           "tasks_file": [str(p) for p in tasks_file] if tasks_file else None}
+    cfg = load_config(EvalConfig, config, set_, cli, section="eval" if config else None)
+    path = Path(cfg.out) if cfg.out else Path("runs") / f"eval-{_slug(cfg.model)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    rundir = RunDir.create(path, command="eval", config=cfg, resume=True, overwrite=overwrite)
+    err.print(f"evaluating {cfg.model} -> {path}", highlight=False)
+    try:
+        results = evaluate(cfg, run=rundir)
+    except BaseException as e:
+        rundir.fail(f"{type(e).__name__}: {e}")
+        raise
+    rundir.finish(_headline(results))
+    if json_:
+        print_json({"run_dir": str(path), **results})
+    else:
+        _table(results, path)
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", Path(name).name or name).strip("-") or "model"
+
+
+def _headline(results: dict) -> dict:
+    return {"tasks": {t: {"metric": v["metric"], "mean": v["mean"], "best_dev": v["best_dev"]}
+                      for t, v in results["tasks"].items()}, "cells": results["cells"]}
+
+
+def _fmt(x: Optional[float]) -> str:
+    return "-" if x is None else f"{x:.4f}"
+
+
+def _table(results: dict, path: Path) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{results['model']} ({results['mode']}, {results['shots']}-shot)")
+    for col in ("task", "metric", "mean", "std", "best dev tmpl", "best-dev score", "templates", "failed"):
+        table.add_column(col)
+    for name, t in results["tasks"].items():
+        table.add_row(name, t["metric"], _fmt(t["mean"]), _fmt(t["std"]), t["best_dev_template"] or "-",
+                      _fmt(t["best_dev"]), str(len(t["templates"])), str(len(t["failed"])))
+    err.print(table)
+    c = results["cells"]
+    err.print(f"{c['total']} cells ({c['cached']} from cache, {c['failed']} failed); results: {path / 'results.json'}",
+              highlight=False)
+
+
+@app.command("export-lm-eval")
+def export_lm_eval(
+    tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated task names."),
+    clusters: Optional[str] = typer.Option(None, "--clusters", help="Comma-separated cluster names."),
+    out: Path = typer.Option(..., "--out", help="Folder for the task YAML and JSONL files."),
+    templates: Optional[str] = typer.Option(None, "--templates", help="Only these template ids."),
+    mode: str = typer.Option("natural", "--mode", help="natural, baseline, no_template or dataset_name."),
+    model: str = typer.Option("smollm2-135m-instruct", "--model", help="Whose EOS token joins prompt and answer."),
+    target_delimiter: Optional[str] = typer.Option(None, "--target-delimiter", help="Instead of the EOS join."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="At most N examples per task."),
+    source: str = typer.Option("auto", "--source", help="auto, hub, mirror or bundled."),
+    data_dir: Optional[Path] = DATA_DIR,
+    tasks_file: Optional[list[Path]] = TASKS_FILE,
+    json_: bool = JSON,
+) -> None:
+    """Write tasks x templates as lm-evaluation-harness task YAMLs with the exact prompts flanlab scores.
+
+    Example: flanlab eval export-lm-eval --tasks rte --out lm_eval_tasks/ --data-dir ../shared/data/hf
+    """
+    from ..tasks.registry import catalogue
+    from .config import EvalConfig
+    from .export_lm_eval import eos_text_for, export
+
+    cfg = EvalConfig(tasks=tasks or [], clusters=clusters or [], templates=templates or [], mode=mode)
+    cat = catalogue([str(p) for p in tasks_file] if tasks_file else None)
+    specs = cat.resolve_tasks(cfg.tasks, cfg.clusters)
+    if not specs:
+        from ..errors import FlanlabError
+
+        raise FlanlabError("no tasks to export: pass --tasks and/or --clusters")
+    needs_eos = target_delimiter is None and mode != "baseline"
+    rows = export(cat, specs, out, mode=mode, eos_text=eos_text_for(model) if needs_eos else "",
+                  delimiter=target_delimiter, source=source, data_dir=str(data_dir) if data_dir else None,
+                  limit=limit, templates=cfg.templates)
+    if json_:
+        print_json({"out": str(out), "tasks": rows})
+        return
+    for r in rows:
+        err.print(f"{r['lm_eval_task']}: {r['docs']} docs -> {r['yaml']}", highlight=False)
+    err.print(f"run: lm_eval --model hf --model_args pretrained=MODEL_DIR --include_path {out} "
+              f"--tasks {','.join('flanlab_' + s.name for s in specs)}", highlight=False)

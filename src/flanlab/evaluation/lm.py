@@ -1,0 +1,190 @@
+"""The two-method model protocol evaluation stands on, a transformers implementation and a fake.
+
+    lm = HFLM.load("smollm2-135m-instruct", batch_size=16)        # through flanlab.models
+    lm.loglikelihood([RankRequest("Is it?\\nOPTIONS:\\n- yes\\n- no", ("\\nyes", "\\nno"))])
+    lm.generate([GenRequest("Translate to French: Hello.", max_new_tokens=16)])
+
+    fake = FakeLM()        # deterministic scores from a hash: runner tests without a model
+
+`fingerprint` identifies the weights (it keys the cell cache); `HFLM.lazy(name)` computes it without
+loading the model, so a rerun whose cells are all cached never loads the weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from .generation import DecodeOptions, GenRequest, Generation, cut_at_stop
+from .rank import OptionScore, RankRequest
+
+Progress = Callable[[int], None] | None
+
+
+class LM(Protocol):
+    name: str
+    kind: str  # "decoder" | "encoder-decoder"
+    fingerprint: str
+
+    def loglikelihood(self, requests: Sequence[RankRequest], progress: Progress = None) -> list[list[OptionScore]]: ...
+
+    def generate(self, requests: Sequence[GenRequest], progress: Progress = None) -> list[Generation]: ...
+
+    @property
+    def eos_text(self) -> str: ...  # the EOS token as text: decoder prompts end with it (training's join)
+
+    def length(self, text: str) -> int: ...  # tokens of a text (few-shot budgets, generation lengths)
+
+
+def weights_fingerprint(path: str | Path, name: str = "") -> str:
+    """Hash of the weight and config files' names, sizes and modification times (cheap, no reading)."""
+    p = Path(path)
+    h = hashlib.sha256(name.encode())
+    files = sorted(p.iterdir()) if p.is_dir() else [p] if p.exists() else []
+    for f in files:
+        if f.is_file() and f.suffix in (".safetensors", ".bin", ".gguf", ".json", ".model", ".pt"):
+            st = f.stat()
+            h.update(f"{f.name}:{st.st_size}:{int(st.st_mtime)}".encode())
+    if not files:
+        h.update(str(path).encode())  # a hub id: the name is all we know without loading
+    return h.hexdigest()[:16]
+
+
+class HFLM:
+    """A transformers model + tokenizer; `kind` is "decoder" or "encoder-decoder"."""
+
+    def __init__(self, model: Any, tokenizer: Any, kind: str, name: str = "model", *, batch_size: int = 16,
+                 fingerprint: str = "", max_tokens: int | None = None, decode: DecodeOptions | None = None):
+        self.model, self.tokenizer, self.kind, self.name = model, tokenizer, kind, name
+        self.batch_size, self.max_tokens = batch_size, max_tokens
+        self.decode = decode or DecodeOptions()
+        self.fingerprint = fingerprint or f"{name}:{id(model)}"
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+
+    @classmethod
+    def load(cls, name: str, *, device: str | None = None, dtype: str | None = None, batch_size: int = 16,
+             decode: DecodeOptions | None = None) -> "HFLM":
+        from ..models import resolve_model
+
+        lm = resolve_model(name, device=device, dtype=dtype)
+        return cls(lm.model, lm.tokenizer, lm.kind, name, batch_size=batch_size,
+                   fingerprint=weights_fingerprint(lm.path, f"{name}:{dtype or 'auto'}"), decode=decode)
+
+    @property
+    def eos_text(self) -> str:
+        return self.tokenizer.eos_token or ""
+
+    def length(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def loglikelihood(self, requests: Sequence[RankRequest], progress: Progress = None) -> list[list[OptionScore]]:
+        from .rank import score
+
+        return score(self.model, self.tokenizer, self.kind, requests, batch_size=self.batch_size,
+                     max_tokens=self.max_tokens, progress=progress)
+
+    def generate(self, requests: Sequence[GenRequest], progress: Progress = None) -> list[Generation]:
+        from .generation import generate
+
+        return generate(self.model, self.tokenizer, self.kind, requests, batch_size=self.batch_size,
+                        options=self.decode, progress=progress)
+
+
+class LazyLM:
+    """Resolves the model's kind and fingerprint up front, loads the weights on first use."""
+
+    def __init__(self, name: str, loader: Callable[[], Any], kind: str, fingerprint: str):
+        self.name, self.kind, self.fingerprint = name, kind, fingerprint
+        self._loader, self._lm = loader, None
+        self.loaded = False
+
+    def _get(self):
+        if self._lm is None:
+            self._lm, self.loaded = self._loader(), True
+        return self._lm
+
+    @property
+    def eos_text(self) -> str:
+        return self._get().eos_text
+
+    def length(self, text: str) -> int:
+        return self._get().length(text)
+
+    def loglikelihood(self, requests, progress=None):
+        return self._get().loglikelihood(requests, progress)
+
+    def generate(self, requests, progress=None):
+        return self._get().generate(requests, progress)
+
+
+def lazy_hflm(name: str, *, device: str | None = None, dtype: str | None = None, batch_size: int = 16,
+              decode: DecodeOptions | None = None) -> LazyLM:
+    """`HFLM.load(name, ...)` on first use; the kind and fingerprint come from `models.resolve_path`."""
+    from ..models import resolve_path
+
+    ref = resolve_path(name)
+    fp = weights_fingerprint(ref.path, f"{name}:{dtype or 'auto'}")
+    return LazyLM(name, lambda: HFLM.load(name, device=device, dtype=dtype, batch_size=batch_size, decode=decode),
+                  ref.kind, fp)
+
+
+def _h(*parts: str) -> int:
+    return int.from_bytes(hashlib.sha256("\x00".join(parts).encode()).digest()[:8], "big")
+
+
+class FakeLM:
+    """Deterministic stand-in for runner tests: scores and outputs are hashes of the text, never random.
+
+    `answers` maps a substring of the prompt to the text `generate` returns (else the prompt's last word);
+    `fail_on` makes any request whose prompt contains that substring raise (to test failed cells).
+    `calls` counts requests served, so tests can prove a cached cell did not call the model.
+    """
+
+    def __init__(self, name: str = "fake", kind: str = "decoder", answers: dict[str, str] | None = None,
+                 fail_on: str | None = None, never_stop: bool = False):
+        self.name, self.kind, self.fingerprint = name, kind, f"fake:{name}"
+        self.answers, self.fail_on, self.never_stop = answers or {}, fail_on, never_stop
+        self.calls = 0
+        self.eos_text = "</s>"
+
+    def length(self, text: str) -> int:
+        return len(text.split())
+
+    def _check(self, context: str) -> None:
+        if self.fail_on and self.fail_on in context:
+            raise RuntimeError(f"fake failure on a prompt containing {self.fail_on!r}")
+
+    def loglikelihood(self, requests: Sequence[RankRequest], progress: Progress = None) -> list[list[OptionScore]]:
+        out = []
+        for r in requests:
+            self._check(r.context)
+            scores = []
+            for c in r.continuations:
+                n = max(1, len(c.split()))
+                scores.append(OptionScore(-(_h(r.context, c) % 10_000) / 1000.0 - n, n, len(c)))
+            out.append(scores)
+            self.calls += 1
+            if progress:
+                progress(1)
+        return out
+
+    def generate(self, requests: Sequence[GenRequest], progress: Progress = None) -> list[Generation]:
+        out = []
+        for r in requests:
+            self._check(r.context)
+            text = next((v for k, v in self.answers.items() if k in r.context), None)
+            if text is None:
+                words = r.context.split()
+                text = words[_h(r.context) % len(words)] if words else ""
+            if self.never_stop:
+                out.append(Generation(" ".join([text] * r.max_new_tokens), r.max_new_tokens, "length"))
+            else:
+                text, hit = cut_at_stop(text, r.stop)
+                out.append(Generation(text.strip(), len(text.split()), "stop" if hit else "eos"))
+            self.calls += 1
+            if progress:
+                progress(1)
+        return out

@@ -1,0 +1,220 @@
+"""Evaluate a model on catalogue tasks as the FLAN paper did, cell by cell, cached and resumable.
+
+    cfg = EvalConfig(model="smollm2-135m-instruct", tasks=["rte"], limit=50)
+    results = evaluate(cfg, run=RunDir.create("runs/eval-rte", "eval", cfg))
+    results["tasks"]["rte"]["mean"], results["tasks"]["rte"]["best_dev_template"]
+
+A cell is (model, task, template, split role, shots, mode). Every forward template of each task is scored
+on the test role, and on the dev role to pick the best template (the paper's best-dev-template score);
+the task's score is the mean and standard deviation over templates. A finished cell is cached
+(`cache.CellCache`): a rerun with the same inputs loads it instead of computing, so an interrupted run
+resumes where it stopped. A cell that fails (no labels, empty split, missing data, ...) is recorded with
+its reason and the others go on. Outputs in the run directory: `results.json` (schema `flanlab.eval/1`,
+docs/design.md Stage 4), `cells.jsonl`, `examples/<task>/<template>/<role>-<k>shot.jsonl`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict
+from typing import Any
+
+from ..console import err
+from ..errors import FlanlabError
+from ..paths import cache_dir
+from ..tasks.registry import catalogue
+from ..tasks.sources import resolve_source, role_split
+from .cache import CellCache, cell_key, file_identity, records_jsonl
+from .cell import Cell, role_limit, run_cell
+from .config import EvalConfig
+
+SCHEMA = "flanlab.eval/1"
+
+
+def plan(cfg: EvalConfig, cat: Any) -> list[Cell]:
+    """Every cell of the evaluation, in catalogue order: task x template x role."""
+    tasks = cat.resolve_tasks(cfg.tasks, cfg.clusters)
+    if not tasks:
+        raise FlanlabError("no tasks to evaluate: pass --tasks and/or --clusters")
+    cells = []
+    for task in tasks:
+        tset = cat.templates(task)
+        if cfg.mode == "natural":
+            ids = [tset.get(t).id for t in cfg.templates] if cfg.templates else [t.id for t in tset.forward]
+            turned = [t for t in ids if tset.get(t).turned]
+            if turned:
+                raise FlanlabError(f"task {task.name!r}: template(s) {turned} turn the task around (training only)")
+        else:
+            ids = [cfg.mode]
+        roles = ["dev"] if cfg.split == "dev" else (["dev", "test"] if cfg.best_dev and len(ids) > 1 else ["test"])
+        cells += [Cell(task, tid, role, cfg.shots, cfg.mode) for tid in ids for role in roles]
+    return cells
+
+
+def cell_identity(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any) -> dict[str, Any]:
+    """Every input that can change the cell's numbers (the cache key is a hash of this)."""
+    task, tset = cell.task, cat.templates(cell.task)
+    overrides = cfg.split_overrides.get(task.name)
+    split = role_split(task, cell.role, overrides)
+    _, path = resolve_source(task, split, cfg.source, cfg.data_dir)
+    if cell.mode == "natural":
+        template: Any = asdict(tset.get(cell.template_id))
+    elif cell.mode == "baseline":
+        template = {"baseline": tset.baseline, "baseline_options": tset.baseline_options}
+    else:
+        template = {"plain": tset.plain, "display": task.display_name}
+    ident = {"model": lm.fingerprint, "model_kind": lm.kind, "task": task.name, "task_version": task.version,
+             "source": [task.source.hub_id, task.source.config], "options": task.options, "metrics": task.metrics,
+             "roles": asdict(task.splits.override(**(overrides or {}))), "role": cell.role, "split": split,
+             "data": file_identity(path), "limit": role_limit(cfg, cell.role), "template_set": tset.version,
+             "template": template, "mode": cell.mode, "shots": cell.shots, "delimiter": cfg.delimiter(lm.kind)}
+    if cell.shots:
+        ident["fewshot"] = [cfg.fewshot_seed, cfg.fewshot_pool, cfg.fewshot_budget,
+                            file_identity(resolve_source(task, role_split(task, "train", overrides), cfg.source,
+                                                         cfg.data_dir)[1])]
+    if not task.is_classification:
+        ident["decode"] = [cfg.max_new_tokens, cfg.stop_strings(), cfg.num_beams, cfg.do_sample, cfg.temperature,
+                           cfg.top_p, cfg.seed]
+    return ident
+
+
+def _failed(cell: Cell, e: BaseException) -> dict[str, Any]:
+    reason = str(e) if isinstance(e, FlanlabError) else f"{type(e).__name__}: {e}"
+    return {"task": cell.task.name, "template": cell.template_id, "role": cell.role, "shots": cell.shots,
+            "mode": cell.mode, "status": "failed", "reason": reason}
+
+
+def evaluate(cfg: EvalConfig, lm: Any = None, run: Any = None, cat: Any = None, show_progress: bool = True) -> dict:
+    """Run (or load from the cache) every cell and aggregate; writes into `run` (a RunDir) when given."""
+    from .lm import lazy_hflm
+    from .generation import DecodeOptions
+
+    t0 = time.time()
+    cat = cat or catalogue(cfg.tasks_file)
+    cells = plan(cfg, cat)
+    if lm is None:
+        decode = DecodeOptions(cfg.num_beams, cfg.do_sample, cfg.temperature, cfg.top_p, cfg.seed)
+        lm = lazy_hflm(cfg.model, device=cfg.device, dtype=cfg.dtype, batch_size=cfg.batch_size, decode=decode)
+    cache = CellCache(cfg.cache_dir or cache_dir() / "eval-cells", enabled=cfg.cache)
+    summaries = []
+    with _progress(show_progress) as bar:
+        cells_bar = bar.add_task("cells", total=len(cells))
+        for cell in cells:
+            summary, records = _one_cell(cell, cfg, cat, lm, cache, bar)
+            summaries.append(summary)
+            if run is not None:
+                _write_cell(run, summary, records)
+            bar.advance(cells_bar)
+    results = aggregate(cfg, lm, cat, summaries)
+    results["wall_seconds"] = round(time.time() - t0, 3)
+    if run is not None:
+        run.write_json("results.json", results)
+    return results
+
+
+def _one_cell(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any, cache: CellCache, bar: Any):
+    try:
+        key = cell_key(cell_identity(cell, cfg, cat, lm))
+        hit = cache.load(key)
+        if hit is not None:
+            summary, records = hit
+            return {**summary, "cached": True}, records
+        ex_bar = bar.add_task(f"  {cell.label}", total=None)
+        try:
+            summary, records = run_cell(cell, cfg, cat, lm, progress=lambda n: bar.advance(ex_bar, n))
+        finally:
+            bar.remove_task(ex_bar)
+        summary["key"] = key
+        cache.save(key, summary, records)
+        return {**summary, "cached": False}, records
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as e:  # a bad cell is reported with its reason; the others go on
+        summary = _failed(cell, e)
+        err.print(f"[yellow]cell {cell.label} failed:[/yellow] {summary['reason']}", highlight=False)
+        return summary, []
+
+
+def _write_cell(run: Any, summary: dict, records: list[dict]) -> None:
+    from ..runs import atomic_write_text
+
+    run.append_jsonl("cells.jsonl", summary)
+    if records:
+        name = f"examples/{summary['task']}/{summary['template']}/{summary['role']}-{summary['shots']}shot.jsonl"
+        atomic_write_text(run.path / name, records_jsonl(records))
+
+
+def _progress(enabled: bool):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err, disable=not enabled, transient=False)
+
+
+# -- aggregation (pure) ----------------------------------------------------------------------------------
+
+def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    m = sum(values) / len(values)
+    return m, math.sqrt(sum((v - m) ** 2 for v in values) / len(values))  # population std over templates
+
+
+def task_result(task: Any, summaries: list[dict], split_overrides: dict | None = None) -> dict[str, Any]:
+    """One task's entry of results.json from its cell summaries (see docs/design.md, Stage 4)."""
+    primary = task.metrics[0]
+    templates: dict[str, dict] = {}
+    failed: dict[str, str] = {}
+    for s in summaries:
+        if s.get("status") != "ok":
+            failed[s["template"]] = "; ".join(x for x in (failed.get(s["template"]), f"{s['role']}: {s['reason']}") if x)
+            continue
+        entry = {**s["metrics"], "n": s["n"]}
+        for k in ("accuracy_per_token", "accuracy_per_char", "n_unstopped"):
+            if k in s:
+                entry[k] = s[k]
+        templates.setdefault(s["template"], {})[s["role"]] = entry
+    scored_role = "test" if any("test" in v for v in templates.values()) else "dev"
+    scores = [v[scored_role][primary] for v in templates.values() if scored_role in v]
+    mean, std = _mean_std([x for x in scores if x is not None])
+    best_tid, best = best_dev_template(templates, primary)
+    return {"cluster": task.cluster, "metric": primary, "metrics": list(task.metrics), "kind": task.kind,
+            "split_roles": {"dev": task.splits.dev, "test": task.splits.test}, "split_overrides": split_overrides or {},
+            "templates": templates, "mean": mean, "std": std, "scored_role": scored_role,
+            "best_dev_template": best_tid, "best_dev": best, "failed": failed}
+
+
+def best_dev_template(templates: dict[str, dict], metric: str) -> tuple[str | None, float | None]:
+    """The template with the best dev score (ties: the first), and its test score."""
+    best_tid, best_dev = None, None
+    for tid, roles in templates.items():
+        dev = roles.get("dev", {}).get(metric)
+        if dev is not None and "test" in roles and (best_dev is None or dev > best_dev):
+            best_tid, best_dev = tid, dev
+    return best_tid, (templates[best_tid]["test"][metric] if best_tid else None)
+
+
+def cluster_results(tasks: dict[str, dict]) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for name, t in tasks.items():
+        out.setdefault(t["cluster"], {"tasks": []})["tasks"].append(name)
+    for c in out.values():
+        means = [tasks[n]["mean"] for n in c["tasks"] if tasks[n]["mean"] is not None]
+        bests = [tasks[n]["best_dev"] for n in c["tasks"] if tasks[n]["best_dev"] is not None]
+        c["mean"] = sum(means) / len(means) if means else None
+        c["best_dev"] = sum(bests) / len(bests) if bests else None
+    return out
+
+
+def aggregate(cfg: EvalConfig, lm: Any, cat: Any, summaries: list[dict]) -> dict[str, Any]:
+    by_task: dict[str, list[dict]] = {}
+    for s in summaries:
+        by_task.setdefault(s["task"], []).append(s)
+    tasks = {name: task_result(cat.task(name), ss, cfg.split_overrides.get(name)) for name, ss in by_task.items()}
+    n_failed = sum(1 for s in summaries if s.get("status") != "ok")
+    return {"schema": SCHEMA, "model": cfg.model if lm is None else lm.name, "model_kind": getattr(lm, "kind", None),
+            "model_fingerprint": getattr(lm, "fingerprint", None), "shots": cfg.shots, "mode": cfg.mode,
+            "split": cfg.split, "limit": cfg.limit, "tasks": tasks, "clusters": cluster_results(tasks),
+            "cells": {"total": len(summaries), "failed": n_failed,
+                      "cached": sum(1 for s in summaries if s.get("cached"))}}
