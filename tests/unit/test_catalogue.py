@@ -47,7 +47,7 @@ def test_templates_per_task(name):
     task = CAT.task(name)
     tset = CAT.templates(task)
     turned = [t for t in tset.templates if t.turned]
-    assert 7 <= len(tset.templates) <= 12, f"{name}: {len(tset.templates)} templates"
+    assert 8 <= len(tset.templates) <= 13, f"{name}: {len(tset.templates)} templates"
     assert len(turned) <= MAX_TURNED
     assert len(tset.forward) >= 5
     assert tset.plain and tset.baseline
