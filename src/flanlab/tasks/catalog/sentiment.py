@@ -52,7 +52,7 @@ TASKS = [
         splits=SplitRoles(test="test"), template_set="movie_review",
         display="Sentiment analysis: IMDB", description="IMDB movie reviews: is the review positive or negative?"),
     TaskSpec(
-        name="sent140", cluster="sentiment", source=Source("stanfordnlp/sentiment140"),
+        name="sent140", cluster="sentiment", source=Source("stanfordnlp/sentiment140", "sentiment140"),
         preprocess=sent140_fields, fields=("text",), options=POLARITY, metrics=("accuracy",),
         # The Hub has train (1.6M, automatically labelled from emoticons) and a small hand-labelled test.
         splits=SplitRoles(test="test"),
