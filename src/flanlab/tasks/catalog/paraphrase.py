@@ -48,7 +48,8 @@ TASKS = [
         # GLUE MRPC's test labels are public (the Hub builds test from the labelled MSR corpus) and the
         # offline mirror holds test only, so test = test and dev is carved from train.
         splits=SplitRoles(test="test"), template_set="paraphrase_pair",
-        display="Paraphrase: MRPC", description="Microsoft Research Paraphrase Corpus: do the sentences mean the same?"),
+        display="Paraphrase: MRPC",
+        description="Microsoft Research Paraphrase Corpus: do the sentences mean the same?"),
     TaskSpec(
         name="qqp", cluster="paraphrase", source=Source("nyu-mll/glue", "qqp"), preprocess=qqp_fields,
         fields=("question1", "question2"), options=YES_NO, metrics=("accuracy", "f1_binary"),
