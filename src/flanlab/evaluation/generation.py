@@ -122,13 +122,16 @@ def _generate_batch(model: Any, tokenizer: Any, kind: str, ids: list[list[int]],
 
 
 def _finish(tokenizer: Any, tokens: list[int], req: GenRequest) -> Generation:
-    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    eos = tokenizer.eos_token_id
     tokens = tokens[:req.max_new_tokens]  # a batch generates up to its longest request's budget
     hit_eos = eos in tokens
-    if hit_eos:
+    if hit_eos:  # generate pads a finished row after its EOS: everything from the EOS on goes
         tokens = tokens[:tokens.index(eos)]
-    if pad is not None and pad != eos:
-        tokens = [t for t in tokens if t != pad]
+    pad = tokenizer.pad_token_id
+    while req.stop and tokens and tokens[-1] == pad and not hit_eos:  # a row a stop string ended is padded after
+        tokens.pop()
     text, hit_stop = cut_at_stop(tokenizer.decode(tokens, skip_special_tokens=True), req.stop)
-    stopped = "stop" if hit_stop else "eos" if hit_eos else "length"
+    # ended early without EOS: a stop string did it (possibly one spanning the prompt's end)
+    early = bool(req.stop) and len(tokens) < req.max_new_tokens
+    stopped = "eos" if hit_eos else "stop" if (hit_stop or early) else "length"
     return Generation(text.strip(), len(tokens), stopped)

@@ -1,0 +1,74 @@
+"""Generation: greedy decoding on tiny models, batch independence, stop strings, never-stopping outputs."""
+
+from __future__ import annotations
+
+import pytest
+
+from flanlab.errors import FlanlabError
+from flanlab.evaluation.generation import DecodeOptions, GenRequest, cut_at_stop, generate
+
+PROMPTS = ["Translate to French: Hello, how are you?", "Summarize: the cat sat on the mat and looked",
+           "Question: What is the capital of France? Answer:", "OPTIONS:\n- yes\n- no"]
+
+
+@pytest.fixture(scope="module", params=[("decoder", "llama"), ("encoder-decoder", "t5")], ids=["llama", "t5"])
+def tiny(request):
+    from flanlab.testing import tiny_model
+
+    kind, arch = request.param
+    return kind, tiny_model(arch, seed=1).eval()
+
+
+def test_greedy_does_not_depend_on_batch_size(tiny, tiny_tok):
+    kind, model = tiny
+    reqs = [GenRequest(p, max_new_tokens=6) for p in PROMPTS]
+    one = generate(model, tiny_tok, kind, reqs, batch_size=1)
+    many = generate(model, tiny_tok, kind, reqs, batch_size=4)
+    assert [g.text for g in one] == [g.text for g in many]
+    assert all(g.n_tokens <= 6 for g in one)
+
+
+def test_a_random_model_never_stops_and_says_so(tiny, tiny_tok):
+    kind, model = tiny
+    (g,) = generate(model, tiny_tok, kind, [GenRequest(PROMPTS[0], max_new_tokens=5)])
+    if g.stopped == "length":
+        assert g.n_tokens == 5
+    else:  # the random model happened to emit EOS
+        assert g.stopped == "eos" and g.n_tokens < 5
+
+
+def test_stop_strings_cut_the_text():
+    assert cut_at_stop("Paris.\n\nQuestion: next", ["\n\n"]) == ("Paris.", True)
+    assert cut_at_stop("a STOP b END c", ["END", "STOP"]) == ("a ", True)
+    assert cut_at_stop("no stop here", ["\n"]) == ("no stop here", False)
+
+
+def test_stop_string_ends_generation(tiny_tok):
+    from flanlab.testing import tiny_model
+
+    model = tiny_model("llama", seed=1).eval()
+    (free,) = generate(model, tiny_tok, "decoder", [GenRequest(PROMPTS[2], max_new_tokens=12)])
+    if len(free.text) < 3:
+        pytest.skip("the random model produced too little text to pick a stop string from")
+    stop = free.text[2:4]
+    (cut,) = generate(model, tiny_tok, "decoder", [GenRequest(PROMPTS[2], max_new_tokens=12, stop=(stop,))])
+    assert cut.stopped == "stop"
+    assert stop not in cut.text and free.text.startswith(cut.text)
+
+
+def test_beam_search_and_sampling_run(tiny_tok):
+    from flanlab.testing import tiny_model
+
+    model = tiny_model("llama", seed=1).eval()
+    reqs = [GenRequest(p, max_new_tokens=4) for p in PROMPTS[:2]]
+    beams = generate(model, tiny_tok, "decoder", reqs, options=DecodeOptions(num_beams=3))
+    s1 = generate(model, tiny_tok, "decoder", reqs, options=DecodeOptions(do_sample=True, seed=7, temperature=0.8))
+    s2 = generate(model, tiny_tok, "decoder", reqs, options=DecodeOptions(do_sample=True, seed=7, temperature=0.8))
+    assert len(beams) == 2 and [g.text for g in s1] == [g.text for g in s2]  # seeded sampling repeats
+
+
+def test_bad_max_new_tokens(tiny_tok):
+    from flanlab.testing import tiny_model
+
+    with pytest.raises(FlanlabError, match="max_new_tokens"):
+        generate(tiny_model("llama"), tiny_tok, "decoder", [GenRequest("x", max_new_tokens=0, where="task t")])

@@ -1,0 +1,115 @@
+"""Rank classification against a brute-force reference (one full forward per option), on tiny models."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from flanlab.errors import FlanlabError
+from flanlab.evaluation.rank import RankRequest, batches, encode_pair, encode_requests, score
+
+CONTEXTS = ["Premise: A man is playing a guitar. Hypothesis: A person makes music.\nOPTIONS:\n- yes\n- no",
+            "The quick brown fox jumps over the lazy dog. Does the premise mean that the hypothesis is true?",
+            "Question: What is the capital of France? Answer: ",
+            "Summarize: the cat sat on the mat",
+            "0123456789"]
+OPTIONS = ("\nyes", "\nno", " it is not possible to tell", " Paris. positive review")
+
+
+def _requests(n: int = 12) -> list[RankRequest]:
+    return [RankRequest(CONTEXTS[i % len(CONTEXTS)] * (1 + i % 3), OPTIONS[: 2 + i % 3]) for i in range(n)]
+
+
+def brute_force(model, tok, kind: str, context: str, continuation: str) -> tuple[float, int]:
+    """Separate full forward of prompt + option, log-softmax over every position, sum the option's tokens."""
+    ctx, opt = encode_pair(tok, context, continuation, kind)
+    with torch.no_grad():
+        if kind == "decoder":
+            logp = model(input_ids=torch.tensor([ctx + opt])).logits[0].log_softmax(-1)
+            return sum(logp[len(ctx) - 1 + j, t].item() for j, t in enumerate(opt)), len(opt)
+        dec = torch.tensor([[model.config.decoder_start_token_id] + opt[:-1]])
+        logp = model(input_ids=torch.tensor([ctx]), decoder_input_ids=dec).logits[0].log_softmax(-1)
+        return sum(logp[j, t].item() for j, t in enumerate(opt)), len(opt)
+
+
+@pytest.fixture(scope="module", params=[("decoder", "llama"), ("encoder-decoder", "t5")], ids=["llama", "t5"])
+def tiny(request):
+    from flanlab.testing import tiny_model
+
+    kind, arch = request.param
+    return kind, tiny_model(arch).eval()
+
+
+def test_rank_matches_brute_force(tiny, tiny_tok):
+    kind, model = tiny
+    reqs = _requests()
+    got = score(model, tiny_tok, kind, reqs, batch_size=16)
+    for req, scores in zip(reqs, got):
+        assert len(scores) == len(req.continuations)
+        for cont, s in zip(req.continuations, scores):
+            ref, n = brute_force(model, tiny_tok, kind, req.context, cont)
+            assert s.n_tokens == n
+            assert s.logprob == pytest.approx(ref, abs=1e-4)
+            assert s.n_chars == len(cont)
+            assert s.per_token == pytest.approx(s.logprob / n)
+
+
+def test_batch_size_does_not_change_scores(tiny, tiny_tok):
+    kind, model = tiny
+    reqs = _requests(20)
+    one = score(model, tiny_tok, kind, reqs, batch_size=1)
+    many = score(model, tiny_tok, kind, reqs, batch_size=16)
+    for a, b in zip(one, many):
+        assert [x.n_tokens for x in a] == [x.n_tokens for x in b]
+        assert [x.logprob for x in a] == pytest.approx([x.logprob for x in b], abs=1e-5)
+
+
+def test_eager_attention_matches_sdpa(tiny_tok):
+    """The packed 4D mask is additive for eager attention and boolean for sdpa: both give the same scores."""
+    from flanlab.testing import tiny_model
+
+    model = tiny_model("llama").eval()
+    reqs = _requests(6)
+    sdpa = score(model, tiny_tok, "decoder", reqs, batch_size=4)
+    model.config._attn_implementation = "eager"
+    eager = score(model, tiny_tok, "decoder", reqs, batch_size=4)
+    for a, b in zip(sdpa, eager):
+        assert [x.logprob for x in a] == pytest.approx([x.logprob for x in b], abs=1e-4)
+
+
+def test_whitespace_rule_moves_trailing_space_to_the_option(tiny_tok):
+    ctx, opt = encode_pair(tiny_tok, "Answer: ", "yes")
+    ctx2, opt2 = encode_pair(tiny_tok, "Answer:", " yes")
+    assert (ctx, opt) == (ctx2, opt2)
+    assert tiny_tok.decode(opt) == " yes"
+    # the option is tokenized in context: the joint encoding's tail, not a re-tokenized fragment
+    whole = tiny_tok.encode("Answer: yes")
+    assert ctx + opt == whole
+
+
+def test_empty_context_conditions_on_bos(tiny_tok):
+    ctx, opt = encode_pair(tiny_tok, "", "yes")
+    assert ctx == [tiny_tok.bos_token_id] and opt == tiny_tok.encode("yes")
+
+
+def test_option_that_tokenizes_to_nothing_is_an_error(tiny_tok):
+    with pytest.raises(FlanlabError, match="option '' tokenizes to nothing"):
+        encode_requests(tiny_tok, "decoder", [RankRequest("Is it?", ("yes", ""), "task t, example 3")], 2048)
+    with pytest.raises(FlanlabError, match="task t, example 3"):
+        encode_requests(tiny_tok, "decoder", [RankRequest("Is it?", ("yes", ""), "task t, example 3")], 2048)
+
+
+def test_long_prompts_are_cut_from_the_left(tiny_tok):
+    enc = encode_requests(tiny_tok, "decoder", [RankRequest("word " * 100 + "end?", (" yes",))], 32)[0]
+    assert len(enc.context) + len(enc.options[0]) == 32
+    assert tiny_tok.decode(enc.context).endswith("end?")
+
+
+def test_batches_are_sorted_longest_first_and_capped():
+    from flanlab.evaluation.rank import Encoded
+
+    items = [Encoded(i, [1] * n, [[2]]) for i, n in enumerate([3, 9, 5, 7, 1])]
+    got = batches(items, batch_size=2)
+    assert [[e.index for e in b] for b in got] == [[1, 3], [2, 0], [4]]
+    capped = batches(items, batch_size=8, max_tokens=20)
+    assert all(b[0].length * len(b) <= 20 or len(b) == 1 for b in capped)
