@@ -28,8 +28,8 @@ CBQA = ["arc_easy", "arc_challenge", "nq_open", "triviaqa"]
 ALL = NLI + RC + CBQA
 # Tasks with bundled samples (train split and the split serving as test).
 BUNDLED = ["cb", "rte", "boolq", "squad_v1", "arc_easy", "arc_challenge", "nq_open", "anli_r1", "mnli"]
-_LEFTOVER = re.compile(r"\{[A-Za-z_]+\}")
 MUST_BUNDLE = ["cb", "rte", "boolq", "squad_v1", "arc_easy", "arc_challenge", "nq_open"]
+_LEFTOVER = re.compile(r"\{[A-Za-z_]+\}")  # an unfilled placeholder
 
 
 @pytest.fixture(scope="module")
