@@ -109,7 +109,6 @@ def run_eval(step: Step, d: Path, exp_dir: Path, cfg) -> None:
 
 def run_prompt_tune(step: Step, d: Path, exp_dir: Path, cfg) -> None:
     """Train a soft prompt on one task (full train split or N examples), then evaluate it on that task."""
-    from ..evaluation.runner import evaluate
     from ..training.config import TrainConfig
     from ..training.train import train
 
@@ -120,9 +119,11 @@ def run_prompt_tune(step: Step, d: Path, exp_dir: Path, cfg) -> None:
     tcfg = TrainConfig.model_validate({**inp["train"], "model": model_path(inp["model"], exp_dir),
                                        "mixture": mixture, "tuning": tuning, "out": str(d / "prompt")})
     train(tcfg)
+    from .softprompt import soft_prompt_lm
+
     ecfg = eval_config({"eval": inp["eval"], "tasks": [inp["task"]], "clusters": [], "shots": 0,
-                        "mode": "natural"}, str(d / "prompt" / MODEL_DIR), d)
-    evaluate(ecfg)
+                        "mode": "natural"}, str(d / "prompt"), d)
+    evaluate_into(ecfg, d, lm=soft_prompt_lm(d / "prompt", batch_size=ecfg.batch_size), command="prompt_tune")
 
 
 def run_contamination(step: Step, d: Path, exp_dir: Path, cfg) -> None:
@@ -143,7 +144,8 @@ def run_contamination(step: Step, d: Path, exp_dir: Path, cfg) -> None:
     tasks = inp["tasks"] or [t.name for t in cat.resolve_tasks(clusters=inp["clusters"])]
     rows = []
     for t in tasks:
-        rows.append(check_task(index, t, _examples(cat.task(t), "test", inp["max_eval_examples"],
+        limit = inp["max_eval_examples"] or ev.get("limit")  # the examples the evaluation actually scores
+        rows.append(check_task(index, t, _examples(cat.task(t), "test", limit,
                                                    ev.get("source", "auto"), ev.get("data_dir"), iter_examples,
                                                    ev.get("split_overrides")),
                                tuned_on_task=t in train_tasks))

@@ -90,12 +90,12 @@ def fig7_model_scale(col: Collected) -> Figure | None:
     names = {s.tags["scale_rank"]: (s.tags.get("params") or s.tags.get("model")) for s in pts}
     xs = [names[r] for r in ranks]
     series: dict[str, list[float | None]] = {}
-    for label in dict.fromkeys(s.label for s in pts):
+    for variant in dict.fromkeys(s.tags.get("variant", "") for s in pts):
         row = []
         for r in ranks:
-            hit = [s for s in pts if s.label == label and s.tags["scale_rank"] == r]
+            hit = [s for s in pts if s.tags.get("variant", "") == variant and s.tags["scale_rank"] == r]
             row.append(_mean([_mean([v.get("mean") for v in h.clusters.values()]) for h in hit]))
-        series[label] = row
+        series[{"tuned": "instruction tuned", "base": "untuned"}.get(variant, variant)] = row
     return Figure("fig7_model_scale", "Held-out performance vs model size, tuned and untuned "
                   "(cf. paper Figure 7)", xs, series, kind="lines", xlabel="model (increasing size)",
                   ylabel="average over held-out clusters")

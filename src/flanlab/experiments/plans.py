@@ -164,7 +164,8 @@ def num_clusters(cfg: ExperimentConfig, facts: CatalogueFacts) -> list[Step]:
         for n in range(1, min(cfg.max_clusters, len(order)) + 1):
             mix = mixture_step(cfg, ev, include=order[:n], label=f"{n} cluster(s): {', '.join(order[:n])}")
             tr = train_step(cfg, model, mix)
-            steps += [mix, tr, eval_step(cfg, facts, tr, ev, n_clusters=n, added=order[n - 1], series="tuned")]
+            steps += [mix, tr, eval_step(cfg, facts, tr, ev, n_clusters=n, added=order[n - 1],
+                                               series=f"tuned on {n} cluster(s)")]
             if n == min(cfg.max_clusters, len(order)):
                 steps += _with_contamination(cfg, facts, mix, ev)
     return steps
@@ -178,8 +179,8 @@ def model_scale(cfg: ExperimentConfig, facts: CatalogueFacts) -> list[Step]:
     for i, model in enumerate(cfg.models):
         tr = train_step(cfg, model, mix)
         scale = {"scale_rank": i, "params": cfg.model_params.get(model)}
-        steps += [tr, eval_step(cfg, facts, tr, ev, series="instruction tuned", **scale),
-                  eval_step(cfg, facts, model, ev, series="untuned", **scale)]
+        steps += [tr, eval_step(cfg, facts, tr, ev, series=f"{model} (tuned)", **scale),
+                  eval_step(cfg, facts, model, ev, series=f"{model} (untuned)", **scale)]
     return steps
 
 

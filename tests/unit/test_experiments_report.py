@@ -1,0 +1,129 @@
+"""The report reads stored results (results.json in the Stage 4 schema, experiment records) and draws the
+paper's tables and figures; here the stored files are written by hand in that schema."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+
+from flanlab.errors import FlanlabError
+from flanlab.experiments.collect import collect
+from flanlab.experiments.figures import build_figures
+from flanlab.experiments.report import write_report
+
+
+def results(tasks: dict[str, tuple[str, list[float]]], model="m", shots=0, mode="natural") -> dict:
+    """tasks: name -> (cluster, per-template test accuracy)."""
+    out = {"schema": "flanlab.eval/1", "model": model, "model_kind": "decoder", "shots": shots, "mode": mode,
+           "tasks": {}, "clusters": {}}
+    for name, (cluster, scores) in tasks.items():
+        tmpl = {f"{i + 1:02d}": {"test": {"accuracy": s, "n": 10}, "dev": {"accuracy": s, "n": 4}}
+                for i, s in enumerate(scores)}
+        out["tasks"][name] = {"cluster": cluster, "metric": "accuracy", "metrics": ["accuracy"],
+                              "templates": tmpl, "mean": statistics.fmean(scores),
+                              "std": statistics.pstdev(scores), "best_dev_template": "01", "best_dev": scores[0]}
+    for c in {c for c, _ in tasks.values()}:
+        ts = [t for t, (cc, _) in tasks.items() if cc == c]
+        out["clusters"][c] = {"mean": statistics.fmean(out["tasks"][t]["mean"] for t in ts), "tasks": ts}
+    return out
+
+
+def write_run(d: Path, res: dict) -> Path:
+    d.mkdir(parents=True)
+    (d / "results.json").write_text(json.dumps(res))
+    return d
+
+
+def write_experiment(d: Path, kind: str, entries: list[tuple[str, dict, dict]]) -> Path:
+    """entries: (step kind, tags, results) -> an experiment.json plus steps/<id>/results.json."""
+    steps = []
+    for i, (skind, tags, res) in enumerate(entries):
+        sid = f"{skind}-{i:012d}"
+        write_run(d / "steps" / sid, res)
+        steps.append({"id": sid, "kind": skind, "label": sid, "tags": tags, "state": "done", "wall_seconds": 1.0})
+    (d / "experiment.json").write_text(json.dumps({"name": d.name, "kind": kind, "steps": steps,
+                                                   "seeds": {"experiment": 0}, "config": {"name": d.name}}))
+    return d
+
+
+def fig(figs, name):
+    return next(f for f in figs if f.name == name)
+
+
+def test_bare_runs_side_by_side_with_published_numbers(tmp_path):
+    base = write_run(tmp_path / "base", results({"rte": ("nli", [0.5, 0.6]), "cb": ("nli", [0.4, 0.4])}, model="base"))
+    tuned = write_run(tmp_path / "tuned", results({"rte": ("nli", [0.7, 0.9]), "cb": ("nli", [0.6, 0.8])}, model="tuned"))
+    paths = write_report([base, tuned], tmp_path / "report", title="side by side")
+    f5 = json.loads((tmp_path / "report" / "figures" / "fig5_clusters.json").read_text())
+    assert f5["x"] == ["nli"]
+    assert f5["series"] == {"base (natural, 0-shot)": [pytest.approx(0.475)], "tuned (natural, 0-shot)": [pytest.approx(0.75)]}
+    assert f5["reference"]["published: FLAN 137B zero-shot"] == [pytest.approx(0.562)]
+    for ext in ("png", "svg"):
+        assert (tmp_path / "report" / "figures" / f"fig5_clusters.{ext}").stat().st_size > 1000
+    svg = (tmp_path / "report" / "figures" / "fig5_clusters.svg").read_text()
+    assert "tuned (natural, 0-shot)" in svg and "published: GPT-3 175B few-shot" in svg
+    md = paths["markdown"].read_text()
+    assert "| nli | rte | accuracy | 55.0 ± 5.0 | 50.0 | 80.0 ± 10.0 | 70.0 |" in md
+    assert "| rte | 02 | 60.0 (n=10) | 90.0 (n=10) |" in md
+    page = paths["html"].read_text()
+    assert page.count("<svg") == 1 and " src=" not in page and "<table>" in page
+
+
+def test_number_of_clusters_and_model_scale_figures(tmp_path):
+    exp = write_experiment(tmp_path / "ncl", "num_clusters", [
+        ("eval", {"n_clusters": n, "series": "tuned" if n else "untuned", "variant": "tuned" if n else "base"},
+         results({"rte": ("nli", [s]), "copa": ("commonsense", [s + 0.1])})) for n, s in ((0, 0.3), (1, 0.4), (2, 0.5))])
+    f6 = fig(build_figures(collect([exp])), "fig6_num_clusters")
+    assert f6.x == [0, 1, 2]
+    assert f6.series["nli"] == pytest.approx([0.3, 0.4, 0.5])
+    assert f6.series["average of held-out clusters"] == pytest.approx([0.35, 0.45, 0.55])
+
+    exp = write_experiment(tmp_path / "scale", "model_scale", [
+        ("eval", {"scale_rank": r, "params": p, "variant": v, "series": v}, results({"rte": ("nli", [s])}))
+        for r, p, v, s in ((0, 1e6, "tuned", 0.4), (0, 1e6, "base", 0.5), (1, 1e8, "tuned", 0.8), (1, 1e8, "base", 0.6))])
+    f7 = fig(build_figures(collect([exp])), "fig7_model_scale")
+    assert f7.x == [1e6, 1e8]
+    assert f7.series == {"instruction tuned": pytest.approx([0.4, 0.8]), "untuned": pytest.approx([0.5, 0.6])}
+
+
+def test_instruction_few_shot_and_prompt_tuning_figures(tmp_path):
+    exp = write_experiment(tmp_path / "ins", "instructions", [
+        ("eval", {"finetune": ft, "series": ft, "variant": "tuned"}, results({"rte": ("nli", [s])}))
+        for ft, s in (("natural", 0.7), ("no_template", 0.5))])
+    f8 = fig(build_figures(collect([exp])), "fig8_instructions")
+    assert f8.x == ["nli", "average"] and f8.series["natural"] == pytest.approx([0.7, 0.7])
+
+    exp = write_experiment(tmp_path / "fs", "few_shot", [
+        ("eval", {"shots": k, "variant": "tuned", "series": f"{k}-shot"}, results({"rte": ("nli", sc)}, shots=k))
+        for k, sc in ((0, [0.5, 0.7]), (4, [0.7, 0.7]))])
+    f9 = fig(build_figures(collect([exp])), "fig9_few_shot")
+    assert f9.series == {"0-shot": pytest.approx([0.6]), "4-shot": pytest.approx([0.7])}
+    assert f9.errors == {"0-shot": pytest.approx([0.1]), "4-shot": pytest.approx([0.0])}
+
+    exp = write_experiment(tmp_path / "pt", "prompt_tuning", [
+        ("prompt_tune", {"variant": v, "examples": n, "task": "rte", "series": f"{v} {n}"}, results({"rte": ("nli", [s])}))
+        for v, n, s in (("base", "32", 0.5), ("tuned", "32", 0.6), ("base", "full", 0.7), ("tuned", "full", 0.9))])
+    figs = build_figures(collect([exp]))
+    f10 = fig(figs, "fig10_prompt_tuning")
+    assert f10.x == ["32 examples", "full examples"]
+    assert f10.series == {"prompt tuning on base model": pytest.approx([0.5, 0.7]),
+                          "prompt tuning on tuned model": pytest.approx([0.6, 0.9])}
+    assert "fig5_clusters" not in {f.name for f in figs}  # soft-prompt scores are not zero-shot results
+
+
+def test_two_experiments_get_prefixed_labels(tmp_path):
+    a = write_experiment(tmp_path / "a", "heldout_sweep", [("eval", {"series": "tuned", "variant": "tuned"},
+                                                            results({"rte": ("nli", [0.5])}))])
+    b = write_experiment(tmp_path / "b", "heldout_sweep", [("eval", {"series": "tuned", "variant": "tuned"},
+                                                            results({"rte": ("nli", [0.6])}))])
+    assert sorted(s.label for s in collect([a, b]).series) == ["a: tuned", "b: tuned"]
+
+
+def test_missing_results_are_an_error_naming_the_path(tmp_path):
+    with pytest.raises(FlanlabError, match="no results.json"):
+        collect([tmp_path])
+    with pytest.raises(FlanlabError, match="not found"):
+        collect([tmp_path / "nope"])
