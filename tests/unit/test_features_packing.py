@@ -280,3 +280,10 @@ def test_overlong_skip_and_error_in_the_stream(toy_mix_cfg, tiny_tok):
     assert all(f.n_prompt - 1 <= 48 for f in kept)
     with pytest.raises(FlanlabError, match="more than the limit"):
         list(feature_stream(_mix(toy_mix_cfg, on_overlong="error"), tiny_tok, stop=300))
+
+
+def test_fast_encode_matches_the_tokenizer(tiny_tok):
+    from flanlab.mixtures.features import encode
+
+    texts = ["Does the premise mean that?", "OPTIONS:\n- yes\n- no", "", "émoji ✓ 0123"]
+    assert encode(tiny_tok, texts) == tiny_tok(texts, add_special_tokens=False)["input_ids"]

@@ -191,7 +191,8 @@ def run_cli(argv, capsys):
 
     code = main(argv)
     out = capsys.readouterr()
-    return code, (json.loads(out.out) if out.out.strip().startswith("{") else out.out), out.err
+    err = " ".join(out.err.split())  # rich wraps long lines
+    return code, (json.loads(out.out) if out.out.strip().startswith("{") else out.out), err
 
 
 def test_cli_plan_json(cli_env, capsys):
@@ -244,3 +245,15 @@ def test_cli_sample_and_export_round_trip(cli_env, capsys, tmp_path):
     assert json.loads((out / "run.json").read_text())["status"] == "finished"
     code, _, err = run_cli(["mixture", "export", "--out", str(out), "--n", "5", *opts], capsys)
     assert code == 2 and "finished" in err
+
+
+def test_cli_pack_reports_truncation_and_efficiency(cli_env, capsys, tiny_llama_dir):
+    _, _, opts = cli_env
+    argv = ["mixture", "pack", "--n", "300", "--tokenizer", str(tiny_llama_dir), "--workers", "1", "--json", *opts,
+            "--holdout", "nli", "--set", "max_input_len=16", "--set", "max_target_len=4", "--set", "seq_len=128"]
+    code, doc, _ = run_cli(argv, capsys)
+    assert code == 0 and doc["packed"] and doc["tokenization"]["examples"] == 300
+    assert doc["tokenization"]["input_truncated"] > 0 and doc["tokenization"]["target_truncated"] > 0
+    assert doc["packing"]["examples"] == 300 and doc["packing"]["efficiency"] > 0.9
+    code, doc, _ = run_cli(argv, capsys)  # the second run reads the cache
+    assert code == 0 and doc["chunks_built"] == 0

@@ -8,7 +8,8 @@
     mix.rates()                                           # task -> rate, share
     for ex in mix.stream(start=0): ...                    # rendered examples, reproducible, resumable
 
-Tokenization (`features`), packing and batches (`packing.pack`, `packing.collate`), few-shot prompts
+Tokenization (`features`), packing and batches (`packing.pack`, `packing.collate`), the cached
+tokenized/packed stream for training (`stream.packed_rows`, `stream.batches`), few-shot prompts
 (`fewshot.build`, also used by evaluation). Modules import torch/transformers lazily.
 """
 
@@ -24,6 +25,7 @@ _LAZY = {
     "Features": "features", "TokenStats": "features", "tokenize": "features",
     "pack": "packing", "collate": "packing", "PackingStats": "packing",
     "build": "fewshot",
+    "packed_rows": "stream", "batches": "stream", "FeatureCache": "stream", "load_tokenizer": "stream",
 }
 
 __all__ = sorted(_LAZY)

@@ -13,7 +13,7 @@ Inputs longer than `max_input_len` (1024) and targets longer than `max_target_le
 end (`on_overlong="truncate"`, counted in `TokenStats`), skipped and counted (`"skip"`), or refused with
 an error naming the example (`"error"`). Nothing is dropped silently.
 
-Tokenizing a whole mixture in parallel and caching it on disk lives in `flanlab.mixtures.cache`.
+Tokenizing a whole mixture in parallel and caching it on disk lives in `flanlab.mixtures.stream`.
 """
 
 from __future__ import annotations
@@ -77,6 +77,18 @@ def special_ids(tokenizer) -> tuple[list[int], int]:
     return ([bos] if adds_bos else []), eos
 
 
+def encode(tokenizer, texts: list[str]) -> list[list[int]]:
+    """Token ids of texts without special tokens, in one batched call.
+
+    Fast tokenizers go straight to the Rust backend's `encode_batch_fast` (no offsets computed): the same
+    ids as `tokenizer(texts, add_special_tokens=False)`, tested, at a fraction of the Python overhead.
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None) if getattr(tokenizer, "is_fast", False) else None
+    if backend is not None and hasattr(backend, "encode_batch_fast"):
+        return [e.ids for e in backend.encode_batch_fast(texts, add_special_tokens=False)]
+    return tokenizer(texts, add_special_tokens=False)["input_ids"]
+
+
 def tokenizer_fingerprint(tokenizer) -> str:
     """A stable identity for cache keys: name, vocabulary size and a hash of the tokenizer's JSON."""
     import hashlib
@@ -108,8 +120,8 @@ def tokenize(pairs: Sequence[tuple[str, str]], tokenizer, *, kind: str = "decode
     if not pairs:
         return []
     bos, eos = special_ids(tokenizer)
-    enc_in = tokenizer([p[0] for p in pairs], add_special_tokens=False)["input_ids"]
-    enc_tg = tokenizer([p[1] for p in pairs], add_special_tokens=False)["input_ids"]
+    enc_in = encode(tokenizer, [p[0] for p in pairs])
+    enc_tg = encode(tokenizer, [p[1] for p in pairs])
     out: list[Features] = []
     for i, (x, y) in enumerate(zip(enc_in, enc_tg)):
         pos, task, tid = meta[i] if meta is not None else (i, "", "")

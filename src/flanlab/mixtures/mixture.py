@@ -18,7 +18,7 @@ Exactly reproducible from the seed, resumable from any position, and it never lo
   itself, assembled by `fewshot.build` within the token budget.
 
 The draws of one task depend only on (seed, task, its pool), so caches of rendered/tokenized examples per
-task (`flanlab.mixtures.cache`) survive changes to the other tasks of the mixture.
+task (`flanlab.mixtures.stream`) survive changes to the other tasks of the mixture.
 """
 
 from __future__ import annotations

@@ -23,12 +23,11 @@ from typing import IO, Any
 
 import numpy as np
 
-from ..errors import FlanlabError
 from ..paths import data_cache_dir
 from ..tasks.sources import iter_examples, resolve_source, role_split
 from ..tasks.task import TaskSpec
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 
 
 @dataclass
@@ -36,9 +35,7 @@ class Pool:
     task: TaskSpec
     split: str
     path: Path
-    offsets: np.ndarray
-    rows: np.ndarray
-    canonical: bool          # spooled files hold canonical examples already
+    offsets: np.ndarray      # byte offset of each canonical example in the spool
     capped: bool             # the split has more examples than the cap
     skipped: int = 0         # rows preprocess rejected while indexing
     _fh: IO[bytes] | None = field(default=None, repr=False)
@@ -51,11 +48,7 @@ class Pool:
         if self._fh is None:
             self._fh = open(self.path, "rb")
         self._fh.seek(int(self.offsets[i]))
-        row = json.loads(self._fh.readline())
-        if not self.canonical:
-            row = self.task.preprocess(row)
-            row.setdefault("id", f"{self.task.name}:{self.split}:{int(self.rows[i])}")
-        return row
+        return json.loads(self._fh.readline())
 
     def close(self) -> None:
         if self._fh is not None:
@@ -86,13 +79,11 @@ def open_pool(task: TaskSpec, role: str = "train", *, cap: int = 30_000, source:
         z = np.load(idx_file)
         data = Path(str(z["path"]))
         if data.is_file():
-            return Pool(task, split, data, z["offsets"], z["rows"], bool(z["canonical"]), bool(z["capped"]),
-                        int(z["skipped"]))
+            return Pool(task, split, data, z["offsets"], bool(z["capped"]), int(z["skipped"]))
     pool = _spool(task, role, split, cap, source, data_dir, split_overrides, cache / f"{task.name}-{key}.jsonl")
     cache.mkdir(parents=True, exist_ok=True)
     tmp = idx_file.with_suffix(f".{os.getpid()}.tmp.npz")
-    np.savez(tmp, offsets=pool.offsets, rows=pool.rows, canonical=pool.canonical, capped=pool.capped,
-             skipped=pool.skipped, path=str(pool.path))
+    np.savez(tmp, offsets=pool.offsets, capped=pool.capped, skipped=pool.skipped, path=str(pool.path))
     os.replace(tmp, idx_file)
     return pool
 
@@ -113,6 +104,4 @@ def _spool(task, role, split, cap, source, data_dir, overrides, out: Path) -> Po
             at += len(line)
             f.write(line)
     os.replace(tmp, out)
-    n = len(offsets)
-    return Pool(task, split, out, np.asarray(offsets, dtype=np.int64), np.arange(n, dtype=np.int64), True,
-                capped, skipped[0])
+    return Pool(task, split, out, np.asarray(offsets, dtype=np.int64), capped, skipped[0])
