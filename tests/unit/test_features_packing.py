@@ -287,3 +287,18 @@ def test_fast_encode_matches_the_tokenizer(tiny_tok):
 
     texts = ["Does the premise mean that?", "OPTIONS:\n- yes\n- no", "", "émoji ✓ 0123"]
     assert encode(tiny_tok, texts) == tiny_tok(texts, add_special_tokens=False)["input_ids"]
+
+
+def test_parallel_pool_opening_reports_missing_data(toy_mix_cfg, tiny_tok):
+    from mixture_toys import toy_catalogue
+
+    from flanlab.mixtures import stream
+    from flanlab.mixtures.mixture import Mixture
+
+    _, cfg = toy_mix_cfg
+    cat = toy_catalogue({"a": ("sentiment", "cls"), "b": ("summarization", "gen"), "nodata": ("misc", "cls")})
+    with pytest.raises(FlanlabError, match="'nodata'.*missing_data=skip"):
+        stream.warm(stream.FeatureCache(Mixture(cfg, cat), tiny_tok), 0, 100, workers=2)
+    mix = Mixture(cfg.model_copy(update={"missing_data": "skip"}), cat)
+    assert stream.warm(stream.FeatureCache(mix, tiny_tok), 0, 100, workers=2) > 0
+    assert "nodata" in mix.skipped_tasks and set(mix.rates()) == {"a", "b"}

@@ -257,3 +257,16 @@ def test_cli_pack_reports_truncation_and_efficiency(cli_env, capsys, tiny_llama_
     assert doc["packing"]["examples"] == 300 and doc["packing"]["efficiency"] > 0.9
     code, doc, _ = run_cli(argv, capsys)  # the second run reads the cache
     assert code == 0 and doc["chunks_built"] == 0
+
+
+def test_rejected_rows_are_counted(cat, tmp_path):
+    import json
+
+    root = write_toy_data(tmp_path, cat, {"a": 20, "b": 20, "c": 20})
+    f = root / "toy" / "a" / "default" / "train.jsonl"
+    rows = [json.loads(line) for line in f.read_text().splitlines()]
+    for r in rows[:4]:
+        r["label"] = -1  # unlabelled: field_map's preprocess rejects it
+    f.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    r = mix(cat, root).rates()
+    assert r["a"]["rejected"] == 4 and r["a"]["n"] == 18 - 4 and r["b"]["rejected"] == 0

@@ -72,7 +72,8 @@ def plan(config: Optional[Path] = CONFIG, set_: Optional[list[str]] = SET, holdo
     rows = mix.plan()
     summary = {"train_tasks": len(mix.rates()), "held_out_tasks": len(mix.split.held_out),
                "evaluate": mix.split.evaluate, "skipped_tasks": mix.skipped_tasks, "notes": mix.split.notes,
-               "examples_per_epoch": sum(r["n"] for r in rows if r["status"] == "train")}
+               "examples_per_epoch": sum(r["n"] for r in rows if r["status"] == "train"),
+               "rejected_rows": sum(r["rejected"] or 0 for r in rows)}
     if json_:
         print_json({"config": cfg, "tasks": rows, "summary": summary})
         return
@@ -87,7 +88,8 @@ def plan(config: Optional[Path] = CONFIG, set_: Optional[list[str]] = SET, holdo
                       "" if r["share"] is None else f"{100 * r['share']:.2f}%")
     err.print(table)
     err.print(f"{summary['examples_per_epoch']} training examples in one pass over the pools; evaluate on: "
-              f"{', '.join(summary['evaluate']) or '-'} (--json for the full reasons)", highlight=False)
+              f"{', '.join(summary['evaluate']) or '-'}; {summary['rejected_rows']} source rows rejected by "
+              "preprocess (--json: per task, and the full reasons)", highlight=False)
     for note in mix.split.notes:
         err.print(f"[yellow]note:[/yellow] {note}", highlight=False)
 

@@ -112,7 +112,11 @@ class Mixture:
                                "skip tasks without training data, reported in the plan)") from None
 
     def rates(self) -> dict[str, dict[str, Any]]:
-        """task -> {"n", "capped", "rate", "share"} for every training task with examples, catalogue order."""
+        """task -> {"n", "capped", "rejected", "rate", "share"} for every training task with examples.
+
+        n: training examples in the pool (at most cap); capped: the split has more; rejected: rows the task's
+        preprocess refused (e.g. unlabelled) while the pool was built, counted, never silently dropped.
+        """
         if self._rates is None:
             c = self.cfg
             out: dict[str, dict[str, Any]] = {}
@@ -123,8 +127,9 @@ class Mixture:
                 if n == 0:
                     self.skipped_tasks[t] = "no training examples"
                     continue
-                capped = t not in c.counts and self.pool(t).capped or (c.counts.get(t, 0) > c.cap)
-                out[t] = {"n": n, "capped": bool(capped),
+                known = t in c.counts
+                capped = c.counts[t] > c.cap if known else self.pool(t).capped
+                out[t] = {"n": n, "capped": bool(capped), "rejected": None if known else self.pool(t).skipped,
                           "rate": R.rate(c.scheme, n, c.cap, c.rate_max, c.temperature)}
             shares = R.shares({t: v["rate"] for t, v in out.items()})
             for t in out:
@@ -142,7 +147,8 @@ class Mixture:
                 status, reason = "skipped", self.skipped_tasks.get(name, "")
             r = rates.get(name, {})
             rows.append({"task": name, "cluster": spec.cluster, "status": status, "reason": reason,
-                         "n": r.get("n"), "capped": r.get("capped", False), "rate": r.get("rate"),
+                         "n": r.get("n"), "capped": r.get("capped", False), "rejected": r.get("rejected"),
+                         "rate": r.get("rate"),
                          "share": r.get("share")})
         return rows
 

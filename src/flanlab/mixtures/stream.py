@@ -296,6 +296,30 @@ def _work(job: tuple[str, int]) -> tuple[str, int]:
     return job
 
 
+def _open_pool(task: str) -> str | None:
+    from ..errors import FlanlabError as _E
+
+    try:
+        _WORK.mix.pool(task)  # writes the pool's spool and index into the disk cache
+    except _E as e:  # the parent raises it properly (or skips the task) when it opens the pool itself
+        return str(e)
+    return None
+
+
+def open_pools(cache: FeatureCache, workers: int) -> None:
+    """Stream every training task's pool into the cache over `workers` processes (first runs only)."""
+    global _WORK
+    import multiprocessing as mp
+
+    mix = cache.mix
+    todo = [t for t in mix.split.train if t not in mix._pools and t not in mix.cfg.counts]
+    if workers > 1 and len(todo) > 1:
+        _WORK = cache
+        with mp.get_context("fork").Pool(min(workers, len(todo)), initializer=_forget_handles) as p:
+            p.map(_open_pool, todo)
+    mix.rates()
+
+
 def _forget_handles() -> None:
     # pools opened in the parent share file offsets with it after fork: each worker opens its own
     for p in _WORK.mix._pools.values():
@@ -321,12 +345,11 @@ def warm(cache: FeatureCache, start: int, stop: int, workers: int = 0, progress=
     global _WORK
     import multiprocessing as mp
 
-    jobs = needed_chunks(cache, start, stop)
     workers = workers or os.cpu_count() or 1
+    open_pools(cache, workers)
+    jobs = needed_chunks(cache, start, stop)
     if not jobs:
         return 0
-    for name, _ in jobs:
-        cache.mix.pool(name)  # index pools once, in the parent
     _WORK = cache
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if workers == 1 or len(jobs) == 1:
