@@ -58,17 +58,27 @@ class Session:
 
 # -- setup ------------------------------------------------------------------------------------------------
 
-def make_accelerator(cfg: TrainConfig, path: Path | None):
+def check_trackers(trackers: list[str]) -> None:
+    """accelerate silently drops a tracker whose package is missing; flanlab says so instead."""
+    import importlib.util
+
+    missing = [t for t in trackers if importlib.util.find_spec(t) is None]
+    if missing:
+        raise FlanlabError(f"trackers: {', '.join(missing)} not installed; pip install {' '.join(missing)} "
+                           "(or pip install 'flanlab[tracking]'), or remove them from `trackers`")
+
+
+def make_accelerator(cfg: TrainConfig):
     from accelerate import Accelerator
 
+    check_trackers(list(cfg.trackers))
     mp = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}.get(cfg.precision)
     cpu = cfg.device == "cpu"
     if mp is None:  # auto: bf16 where the GPU supports it, fp32 on CPU
         import torch
 
         mp = "bf16" if not cpu and torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
-    return Accelerator(mixed_precision=mp, cpu=cpu, log_with=list(cfg.trackers) or None,
-                       project_dir=str(path) if path else None)
+    return Accelerator(mixed_precision=mp, cpu=cpu, log_with=list(cfg.trackers) or None)
 
 
 def default_out(cfg: TrainConfig) -> Path:
@@ -121,8 +131,9 @@ def setup(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mi
     from .modeling import LossModule, apply_tuning
     from .optim import build_optimizer, build_scheduler
 
-    accelerator = make_accelerator(cfg, None)
+    accelerator = make_accelerator(cfg)
     path = shared_out(accelerator, cfg)
+    accelerator.project_configuration.set_directories(str(path))  # trackers log under the run directory
     run = None
     if accelerator.is_main_process:
         run = RunDir.create(path, "train", cfg, resume=resume, overwrite=overwrite)
