@@ -26,9 +26,11 @@ COMMAND_SETTINGS = {"help": "Run the main job: hold out NLI, tune the default mo
                     "evaluate base vs tuned zero-shot on NLI, write the report.\n\nExample: flanlab demo --quick"}
 
 # Budgets measured on 2 shared CPU cores (LOG.md): steps x tokens per step for tuning, examples per task.
+# `tasks`: the NLI tasks evaluated (None: every one with data); `best_dev`: also score the dev split to pick
+# the best template (the paper's second number), which costs one more pass over dev examples.
 BUDGETS: dict[str, dict[str, Any]] = {
-    "quick": {"steps": 6, "tokens": 1024, "limit": 8, "dev_limit": 4, "seq_len": 512},
-    "full": {"steps": 40, "tokens": 2048, "limit": None, "dev_limit": 8, "seq_len": 512},
+    "quick": {"steps": 4, "tokens": 1024, "limit": 5, "dev_limit": 2, "best_dev": False, "tasks": ["rte", "cb"]},
+    "full": {"steps": 30, "tokens": 1024, "limit": 16, "dev_limit": 4, "best_dev": True, "tasks": None},
 }
 REAL_DATA_LIMIT = 100  # examples per NLI task with --data-dir unless --limit says otherwise
 
@@ -44,8 +46,12 @@ def nli_eval_tasks(cat, source: str, data_dir: str | None) -> list[str]:
     return tasks
 
 
+MIN_REAL_TRAIN_TASKS = 3  # fewer real training tasks than this is no instruction-tuning mixture
+
+
 def train_source(cat, data_dir: str | None) -> tuple[str, list[str]]:
-    """'mirror' if the mirror has train splits for tasks outside the held-out clusters, else 'bundled'."""
+    """('mirror', tasks) if the mirror has train splits for enough tasks outside the held-out clusters, else
+    ('bundled', the few it has): evaluation mirrors usually hold dev/test splits only."""
     from ..mixtures import split_tasks
     from ..tasks.sources import mirror_file
 
@@ -53,7 +59,7 @@ def train_source(cat, data_dir: str | None) -> tuple[str, list[str]]:
         return "bundled", []
     train = split_tasks(cat, holdout=["nli"]).train
     have = [t for t in train if mirror_file(Path(data_dir), cat.task(t), cat.task(t).splits.train)]
-    return ("mirror", have) if have else ("bundled", [])
+    return ("mirror" if len(have) >= MIN_REAL_TRAIN_TASKS else "bundled"), have
 
 
 def demo_config(*, quick: bool, model: str, out: Path, data_dir: str | None, steps: int | None,
@@ -70,14 +76,17 @@ def demo_config(*, quick: bool, model: str, out: Path, data_dir: str | None, ste
     if limit is not None:
         b["limit"] = limit or None
     mixture = {"source": tune_source, "missing_data": "skip", "max_input_len": 384, "max_target_len": 64,
-               "seq_len": b["seq_len"], "data_dir": data_dir if tune_source == "mirror" else None}
+               "seq_len": 512, "data_dir": data_dir if tune_source == "mirror" else None}
+    tasks = nli_eval_tasks(cat, eval_source, data_dir)
+    if b["tasks"] and not data_dir:
+        tasks = [t for t in tasks if t in b["tasks"]] or tasks
     cfg = ExperimentConfig(
         name=out.name, runs_dir=str(out.parent), kind="heldout_sweep", models=[model], eval_clusters=["nli"],
-        eval_tasks=nli_eval_tasks(cat, eval_source, data_dir), baselines=False, mixture=mixture,
+        eval_tasks=tasks, baselines=False, mixture=mixture,
         train={"steps": steps or b["steps"], "batch": {"tokens": b["tokens"], "micro_rows": 2},
                "checkpoint": {"every": 0}, "log_every": 1},
         eval={"source": eval_source, "data_dir": data_dir, "limit": b["limit"], "dev_limit": b["dev_limit"],
-              "batch_size": 16},
+              "best_dev": b["best_dev"], "batch_size": 16},
         contamination={"max_eval_examples": b["limit"]})
     return cfg, tune_source, real_train
 
@@ -145,8 +154,11 @@ def command(quick: bool = typer.Option(False, "--quick", help="The ~3-minute var
     cfg, tune_source, real_train = demo_config(quick=quick, model=model, out=out, data_dir=data_dir,
                                                steps=steps, limit=limit)
     if data_dir:
-        err.print(f"tuning data: {'real train splits of ' + ', '.join(real_train) if tune_source == 'mirror' else 'the mirror has no train split outside NLI/paraphrase, so tuning uses the bundled samples'}; "
-                  f"evaluation: {', '.join(cfg.eval_tasks)} from {data_dir}", highlight=False)
+        tuning = (f"the real train splits of {', '.join(real_train)}" if tune_source == "mirror" else
+                  f"the bundled samples: {data_dir} has train splits for {len(real_train)} task(s) outside "
+                  f"NLI/paraphrase ({', '.join(real_train) or 'none'}), fewer than {MIN_REAL_TRAIN_TASKS}")
+        err.print(f"tuning on {tuning}; evaluating on the real test splits of {', '.join(cfg.eval_tasks)}",
+                  highlight=False)
     err.print(f"evaluating on {', '.join(cfg.eval_tasks)} (every forward template, "
               f"{cfg.eval.get('limit') or 'all'} examples per task); tuning {cfg.train['steps']} steps of "
               f"{cfg.train['batch']['tokens']} tokens", highlight=False)
