@@ -56,8 +56,9 @@ def run(
     """
     from ..config import load_config
     from ..runs import RunDir
+    from ..tasks.registry import catalogue
     from .config import EvalConfig
-    from .runner import evaluate
+    from .runner import evaluate, plan
 
     cli = {"model": model, "tasks": tasks, "clusters": clusters, "templates": templates, "shots": shots,
            "mode": mode, "split": split, "limit": limit, "batch_size": batch_size, "best_dev": best_dev,
@@ -65,6 +66,7 @@ def run(
            "cache": cache, "out": str(out) if out else None,
            "tasks_file": [str(p) for p in tasks_file] if tasks_file else None}
     cfg = load_config(EvalConfig, config, set_, cli, section="eval" if config else None)
+    plan(cfg, catalogue(cfg.tasks_file))  # unknown tasks/templates fail here, before a run directory exists
     path = Path(cfg.out) if cfg.out else Path("runs") / f"eval-{_slug(cfg.model)}-{time.strftime('%Y%m%d-%H%M%S')}"
     rundir = RunDir.create(path, command="eval", config=cfg, resume=True, overwrite=overwrite)
     err.print(f"evaluating {cfg.model} -> {path}", highlight=False)

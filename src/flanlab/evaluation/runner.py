@@ -81,6 +81,8 @@ def cell_identity(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any) -> dict[str, A
 
 def _failed(cell: Cell, e: BaseException) -> dict[str, Any]:
     reason = str(e) if isinstance(e, FlanlabError) else f"{type(e).__name__}: {e}"
+    if cell.role == "dev" and cell.mode == "natural":
+        reason += " (the dev split only picks the best template: --no-best-dev scores the test split alone)"
     return {"task": cell.task.name, "template": cell.template_id, "role": cell.role, "shots": cell.shots,
             "mode": cell.mode, "status": "failed", "reason": reason}
 

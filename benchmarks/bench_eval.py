@@ -1,0 +1,138 @@
+"""Benchmark: flanlab's rank-classification scoring next to lm-evaluation-harness, same model, data, prompts.
+
+    pip install lm-eval                                   # benchmark-only dependency
+    python benchmarks/bench_eval.py                       # SmolLM2-135M + a tiny model, RTE and PIQA, --limit 32
+    python benchmarks/bench_eval.py --limit 277 --tasks rte   # the whole RTE validation split (~3 min per side)
+
+Prints ONE JSON line. For each (model, task): the catalogue task's template 01 is exported with
+`flanlab eval export-lm-eval`'s code (the exact prompts flanlab scores, EOS join, target_delimiter ""), then
+scored in the same process by
+- `lm_eval`: `lm_eval.simple_evaluate` with its `HFLM` wrapping the very same model object (batch 8, its
+  default `logits_cache`, bootstrap off), timed end to end;
+- `flanlab`: one evaluation cell (`evaluation.cell.run_cell`: load, render, score, metrics), timed end to end.
+Reported: examples/s of each, `ratio` (flanlab / lm-eval), whether every prediction is identical, and the
+largest per-option log-likelihood difference. The order of the two alternates between repeats (`--repeats`)
+and the best time of each is kept, because this machine is shared (timings are noisy).
+Data: the local Hub mirror (`--data-dir`, default /work/shared/data/hf); fp32 on CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "hf"
+
+
+def run_lm_eval(model, tok, task_dir: Path, name: str, batch_size: int) -> tuple[float, dict[str, list[float]]]:
+    import lm_eval
+    from lm_eval.models.huggingface import HFLM as LmEvalHFLM
+    from lm_eval.tasks import TaskManager
+
+    t0 = time.perf_counter()
+    lm = LmEvalHFLM(pretrained=model, tokenizer=tok, batch_size=batch_size)
+    tm = TaskManager(include_path=str(task_dir), include_defaults=False, verbosity="ERROR")
+    res = lm_eval.simple_evaluate(model=lm, tasks=[name], task_manager=tm, log_samples=True, bootstrap_iters=0,
+                                  verbosity="ERROR")
+    wall = time.perf_counter() - t0
+    return wall, {s["doc"]["prompt"]: [r[0][0] for r in s["resps"]] for s in res["samples"][name]}
+
+
+def run_flanlab(lm, cat, task, args) -> tuple[float, dict[str, list[float]]]:
+    from flanlab.evaluation.cell import Cell, run_cell
+    from flanlab.evaluation.config import EvalConfig
+
+    cfg = EvalConfig(tasks=[task.name], limit=args.limit, source="mirror", data_dir=str(args.data_dir),
+                     batch_size=args.flanlab_batch_size, cache=False)
+    t0 = time.perf_counter()
+    _, records = run_cell(Cell(task, "01", "test", 0, "natural"), cfg, cat, lm)
+    wall = time.perf_counter() - t0
+    return wall, {r["prompt"]: r["loglik"] for r in records}
+
+
+def compare(ours: dict[str, list[float]], theirs: dict[str, list[float]]) -> dict:
+    if set(ours) != set(theirs):
+        return {"same_prompts": False, "only_ours": len(set(ours) - set(theirs)), "only_lm_eval": len(set(theirs) - set(ours))}
+    argmax = lambda v: max(range(len(v)), key=v.__getitem__)  # noqa: E731
+    diffs = [abs(a - b) for p in ours for a, b in zip(ours[p], theirs[p])]
+    return {"same_prompts": True, "identical_predictions": all(argmax(ours[p]) == argmax(theirs[p]) for p in ours),
+            "max_loglik_diff": max(diffs), "options_compared": len(diffs)}
+
+
+def bench_one(label: str, model, tok, kind: str, task_name: str, args, tmp: Path) -> dict:
+    from flanlab.evaluation.export_lm_eval import export
+    from flanlab.evaluation.lm import HFLM
+    from flanlab.tasks.registry import catalogue
+
+    cat = catalogue()
+    task = cat.task(task_name)
+    out = tmp / label
+    export(cat, [task], out, eos_text=tok.eos_token, source="mirror", data_dir=str(args.data_dir), limit=args.limit,
+           templates=["01"])
+    lm = HFLM(model, tok, kind, label, batch_size=args.flanlab_batch_size)
+    best = {"lm_eval": float("inf"), "flanlab": float("inf")}
+    scores: dict[str, dict] = {}
+    for rep in range(args.repeats):
+        order = ("lm_eval", "flanlab") if rep % 2 == 0 else ("flanlab", "lm_eval")
+        for who in order:
+            if who == "lm_eval":
+                wall, s = run_lm_eval(model, tok, out, f"flanlab_{task_name}_01", args.lm_eval_batch_size)
+            else:
+                wall, s = run_flanlab(lm, cat, task, args)
+            best[who], scores[who] = min(best[who], wall), s
+    n = len(scores["flanlab"])
+    row = {"model": label, "task": task_name, "examples": n,
+           "lm_eval_ex_per_s": round(n / best["lm_eval"], 3), "flanlab_ex_per_s": round(n / best["flanlab"], 3),
+           "ratio": round(best["lm_eval"] / best["flanlab"], 3), **compare(scores["flanlab"], scores["lm_eval"])}
+    print(json.dumps(row), file=sys.stderr)
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--tasks", default="rte,piqa")
+    ap.add_argument("--limit", type=int, default=32, help="examples per task (RTE has 277, PIQA 1838)")
+    ap.add_argument("--models", default="tiny,smollm2-135m-instruct")
+    ap.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--lm-eval-batch-size", type=int, default=8)
+    ap.add_argument("--flanlab-batch-size", type=int, default=16)
+    ap.add_argument("--repeats", type=int, default=2)
+    args = ap.parse_args()
+    try:
+        import lm_eval  # noqa: F401
+    except ImportError:
+        print(json.dumps({"skipped": "lm_eval is not installed (pip install lm-eval)"}))
+        return
+    import torch
+
+    torch.manual_seed(0)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.models.split(","):
+            if name == "tiny":
+                from flanlab.testing import tiny_model, tiny_tokenizer
+
+                model, tok, kind = tiny_model("llama").eval(), tiny_tokenizer(), "decoder"
+            else:
+                from flanlab.models import resolve_model
+
+                loaded = resolve_model(name, device="cpu", dtype="fp32")
+                model, tok, kind = loaded.model, loaded.tokenizer, loaded.kind
+            for task in args.tasks.split(","):
+                rows.append(bench_one(name, model, tok, kind, task, args, Path(tmp)))
+    print(json.dumps({"benchmark": "eval_rank_vs_lm_eval", "limit": args.limit, "threads": torch.get_num_threads(),
+                      "lm_eval_batch_size": args.lm_eval_batch_size, "flanlab_batch_size": args.flanlab_batch_size,
+                      "repeats": args.repeats, "results": rows}))
+
+
+if __name__ == "__main__":
+    main()
