@@ -6,8 +6,9 @@
 Prints ONE JSON line. What is measured, each in a fresh subprocess so that peak memory is its own:
 
 - `ours`: the whole pipeline from the mixture config: pools, stream draws, rendering, tokenization (cold
-  disk cache, `stream.warm` over `--workers` processes), packing (BFD, 2048-token rows). Then `warm_run`: the
-  same again from the disk cache (what a second run or a resumed training pays). At n and 2n: the peak RSS
+  disk cache, `stream.warm` over `--workers` processes), packing (BFD, 2048-token rows). Then `warm_*`: the
+  same again from the disk cache (what a second run or a resumed training pays; `warm_first_row_s`: time to
+  the first packed row). At n and 2n: the peak RSS
   must not grow with n (memory holds one chunk per task and one packing window).
 - `vs_trl`: the same n rendered examples (prompt, completion) prepared by ours (tokenize + pack, one
   process) and by TRL's `SFTTrainer._prepare_dataset` (EOS, tokenization, completion-only labels,
@@ -110,12 +111,13 @@ def worker_ours(root: Path, tasks: list[str], n: int, workers: int) -> dict:
         pass
     cold = time.perf_counter() - t0
     t1 = time.perf_counter()
-    p2 = PackingStats()
+    p2, first = PackingStats(), None
     for _ in packed_rows(Mixture(cfg), tok, stop=n, pstats=p2):
-        pass
+        first = first or time.perf_counter() - t1
     warm_s = time.perf_counter() - t1
     return {"n": n, "examples": pstats.examples, "tokens": pstats.tokens, "rows": pstats.rows,
             "efficiency": round(pstats.efficiency, 4), "cold_s": round(cold, 2), "warm_s": round(warm_s, 2),
+            "warm_first_row_s": round(first, 2),
             "cold_examples_per_s": round(pstats.examples / cold), "cold_tokens_per_s": round(pstats.tokens / cold),
             "warm_examples_per_s": round(p2.examples / warm_s), "warm_tokens_per_s": round(p2.tokens / warm_s),
             "input_truncated": stats.input_truncated, "target_truncated": stats.target_truncated,

@@ -195,8 +195,9 @@ def pack_(config: Optional[Path] = CONFIG, set_: Optional[list[str]] = SET, hold
                                                   "(default: the mixture's `tokenizer`, else the default model)."),
           workers: int = typer.Option(0, "--workers", help="Tokenizer processes (0: one per CPU)."),
           json_: bool = JSON) -> None:
-    """Tokenize and pack the first N examples as training will (disk-cached: training then starts at once),
-    and report truncation counts, skips and packing efficiency.
+    """Tokenize and pack the first N examples as training will; report truncation, skips, packing efficiency.
+
+    The tokenized chunks stay in the disk cache, so a training run on the same mixture starts at once.
 
     Example: flanlab mixture pack --n 20000 --holdout nli --source bundled --set missing_data=skip
     """
