@@ -89,7 +89,7 @@ def test_budget_too_small(cat):
 def test_fewshot_mixture(cat, tmp_path):
     root = write_toy_data(tmp_path, cat, {"a": 40, "b": 40})
     cfg = MixtureConfig(holdout=["nli"], source="mirror", data_dir=str(root), seed=2,
-                        few_shot={"k": 3, "budget": 200})
+                        few_shot={"enabled": True, "k": 3, "budget": 200})
     m = Mixture(cfg, cat, length_fn=words)
     xs = m.take(60)
     for x in xs:
@@ -102,7 +102,7 @@ def test_fewshot_mixture(cat, tmp_path):
 
 def test_fewshot_mixture_budget_too_small_is_an_error(cat, tmp_path):
     root = write_toy_data(tmp_path, cat, {"a": 40, "b": 40})
-    cfg = MixtureConfig(holdout=["nli"], source="mirror", data_dir=str(root), few_shot={"k": 2, "budget": 8})
+    cfg = MixtureConfig(holdout=["nli"], source="mirror", data_dir=str(root), few_shot={"enabled": True, "k": 2, "budget": 8})
     m = Mixture(cfg, cat, length_fn=words)
     with pytest.raises(FlanlabError, match="few-shot budget of 8 tokens is too small for one exemplar of task"):
         m.take(500)

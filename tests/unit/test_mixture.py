@@ -138,6 +138,12 @@ def test_counts_override_and_bad_config(cat, root, tmp_path):
     cfg.write_text("cap: 0\n")
     with pytest.raises(FlanlabError, match="cap: Input should be greater than or equal to 1"):
         load_config(MixtureConfig, cfg)
+    with pytest.raises(FlanlabError, match="seq_len \\(1000\\) must hold one example"):
+        load_config(MixtureConfig, overrides=["seq_len=1000"])
+    with pytest.raises(FlanlabError, match="few_shot.budget \\(2000\\) exceeds max_input_len"):
+        load_config(MixtureConfig, overrides=["few_shot.enabled=true", "few_shot.budget=2000"])
+    fs = MixtureConfig().few_shot
+    assert (fs.enabled, fs.k, fs.budget) == (False, 16, 960)  # the paper's limits once enabled
     with pytest.raises(FlanlabError, match="unknown key 'holdot'"):
         load_config(MixtureConfig, overrides=["holdot=[nli]"])
     with pytest.raises(FlanlabError, match="the mixture is empty"):

@@ -1,6 +1,6 @@
 """The mixture's configuration: everything that can change which examples train, and in what order.
 
-    cfg = MixtureConfig(holdout=["nli"], seed=1, few_shot={"k": 4})
+    cfg = MixtureConfig(holdout=["nli"], seed=1, few_shot={"enabled": True, "k": 4})
     cfg = load_config(MixtureConfig, "mix.yaml", overrides=["cap=10000", "few_shot.budget=512"])
 
 A YAML file holds the same keys (`holdout: [nli]`, `scheme: temperature`, `temperature: 2`, ...).
@@ -18,7 +18,8 @@ from ..config import Config
 class FewShotConfig(Config):
     """Few-shot templates (paper section 4.4): instruct(x1) y1 ... instruct(xk) yk instruct(x)."""
 
-    k: int = Field(0, ge=0, description="Exemplars per example (0: zero-shot). The paper uses up to 16.")
+    enabled: bool = Field(False, description="Train on few-shot prompts (the default is zero-shot templates).")
+    k: int = Field(16, ge=1, description="Most exemplars per example (paper: 16).")
     budget: int = Field(960, ge=1, description="Most tokens of exemplars + input together (paper: 960).")
     separator: str = Field("\n\n\n", description="Between one exemplar and the next (the paper's delimiter).")
     answer_separator: str = Field("\n\n", description="Between an exemplar's input and its answer.")
@@ -61,7 +62,7 @@ class MixtureConfig(Config):
         if self.packing and self.seq_len < self.max_input_len + self.max_target_len + 3:
             raise ValueError(f"seq_len ({self.seq_len}) must hold one example of max_input_len + max_target_len "
                              f"+ BOS/EOS tokens ({self.max_input_len + self.max_target_len + 3})")
-        if self.few_shot.k and self.few_shot.budget > self.max_input_len:
+        if self.few_shot.enabled and self.few_shot.budget > self.max_input_len:
             raise ValueError(f"few_shot.budget ({self.few_shot.budget}) exceeds max_input_len "
                              f"({self.max_input_len}): prompts would be truncated")
         return self

@@ -14,8 +14,8 @@ Exactly reproducible from the seed, resumable from any position, and it never lo
 - Template: `random` (the paper's default) uses a uniform drawn with that permutation, among the templates
   whose `when` admits the example; `round_robin` takes template k mod T (next admitting one); `fixed` one
   id. An example no template admits is skipped and counted (`stats`), never silently.
-- Few-shot (k > 0): exemplar candidates drawn from the pool with rng(seed, t, k), never the example
-  itself, assembled by `fewshot.build` within the token budget.
+- Few-shot (`few_shot.enabled`: up to 16 exemplars, 960 tokens by default): candidates drawn from the
+  pool with rng(seed, t, k), never the example itself, assembled by `fewshot.build` within the budget.
 
 The draws of one task depend only on (seed, task, its pool), so caches of rendered/tokenized examples per
 task (`flanlab.mixtures.stream`) survive changes to the other tasks of the mixture.
@@ -84,7 +84,7 @@ class Mixture:
             if lacking:
                 raise FlanlabError(f"template_id {cfg.template_id!r} (template_choice=fixed) is not a template of "
                                    f"task(s) {', '.join(lacking)}")
-        if cfg.few_shot.k and length_fn is None:  # the budget is in tokens of the configured model
+        if cfg.few_shot.enabled and length_fn is None:  # the budget is in tokens of the configured model
             from .fewshot import token_length
             from .stream import load_tokenizer
 
@@ -228,7 +228,7 @@ class Mixture:
             self.stats.template_skipped[task] = self.stats.template_skipped.get(task, 0) + 1
             return None
         shots = 0
-        if self.cfg.few_shot.k:
+        if self.cfg.few_shot.enabled:
             r, shots = self._fewshot(spec, tset, template, ex, pool, idx, k)
         else:
             r = render(spec, tset, template, ex, mode=self.cfg.template_mode)
