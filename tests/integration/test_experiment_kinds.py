@@ -57,6 +57,14 @@ def test_heldout_sweep_end_to_end_then_fully_cached(tmp_path, tiny_llama_dir):
     again = run_experiment(cfg)
     assert again["executed"] == []
 
+    # a crash mid-step leaves run.json unfinished: the rerun redoes that step and nothing else
+    crashed = next(s for s in again["steps"] if s["kind"] == "eval" and s["tags"]["variant"] == "tuned")
+    rec = Path(crashed["dir"]) / "run.json"
+    rec.write_text(json.dumps({**json.loads(rec.read_text()), "status": "running"}))
+    (Path(crashed["dir"]) / "results.json").unlink()
+    assert run_experiment(cfg)["executed"] == [crashed["id"]]
+    assert (Path(crashed["dir"]) / "results.json").is_file()
+
 
 def test_adding_a_cluster_runs_only_the_new_steps(tmp_path, tiny_llama_dir):
     cfg = base(tmp_path, tiny_llama_dir, kind="heldout_sweep", baselines=False, eval_tasks=["rte", "piqa"],

@@ -1,7 +1,7 @@
 """`flanlab demo`: a real miniature of the paper's Figure 1, offline, on a laptop CPU.
 
     flanlab demo --quick                        # ~3 minutes on 2 CPU cores (what CI runs)
-    flanlab demo                                # ~15 minutes: more tuning steps, every bundled NLI example
+    flanlab demo                                # ~10-15 minutes: 24 tuning steps, 4 NLI tasks x 10 templates
     flanlab demo --data-dir ../shared/data/hf   # the same on the real datasets (a local Hub mirror)
 
 Holds out natural language inference (and paraphrase, by the paper's rule), instruction-tunes the embedded
@@ -25,12 +25,14 @@ from ..console import err, print_json
 COMMAND_SETTINGS = {"help": "Run the main job: hold out NLI, tune the default model on the other clusters, "
                     "evaluate base vs tuned zero-shot on NLI, write the report.\n\nExample: flanlab demo --quick"}
 
-# Budgets measured on 2 shared CPU cores (LOG.md): steps x tokens per step for tuning, examples per task.
+# Budgets sized from measurements on 2 CPU cores (LOG.md, 2026-11-23): steps x tokens per step for tuning,
+# test examples per task (all 10 forward templates each). Estimated on an idle machine: --quick ~2.3 min,
+# full ~10 min, both including the one-time GGUF conversion; the machine was shared when measured.
 # `tasks`: the NLI tasks evaluated (None: every one with data); `best_dev`: also score the dev split to pick
 # the best template (the paper's second number), which costs one more pass over dev examples.
 BUDGETS: dict[str, dict[str, Any]] = {
     "quick": {"steps": 4, "tokens": 1024, "limit": 5, "dev_limit": 2, "best_dev": False, "tasks": ["rte", "cb"]},
-    "full": {"steps": 30, "tokens": 1024, "limit": 16, "dev_limit": 4, "best_dev": True, "tasks": None},
+    "full": {"steps": 24, "tokens": 1024, "limit": 12, "dev_limit": 4, "best_dev": True, "tasks": None},
 }
 REAL_DATA_LIMIT = 100  # examples per NLI task with --data-dir unless --limit says otherwise
 
