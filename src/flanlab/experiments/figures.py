@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import textwrap
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,9 @@ def fig5_clusters(col: Collected) -> Figure | None:
         if any(v is not None for v in vals):
             fig.reference[f"published: {system}"] = vals
     if fig.reference:
-        fig.note = "published values: " + cluster_references(next(c for c in xs if cluster_references(c)))[0].source
+        refs = [r for c in xs for r in cluster_references(c)]
+        subsets = "; ".join(f"{c}: {', '.join(r.datasets)}" for c, r in {r.cluster: r for r in refs}.items())
+        fig.note = f"published: {refs[0].source}, 137B/175B models, mean over the paper's datasets ({subsets})"
     return fig
 
 
@@ -157,13 +160,18 @@ def _draw_bars(ax, fig: Figure) -> None:
     groups = list(fig.series.items()) + list(fig.reference.items())
     width = 0.8 / max(1, len(groups))
     x = np.arange(len(fig.x))
+    refs = list(fig.reference)
     for i, (label, vals) in enumerate(groups):
-        ref = label in fig.reference
         ys = [np.nan if v is None else v for v in vals]
         err = fig.errors.get(label)
         yerr = None if err is None else [0 if e is None else e for e in err]
-        ax.bar(x - 0.4 + width * (i + 0.5), ys, width, label=label, yerr=yerr, capsize=3,
-               color="0.8" if ref else None, hatch="//" if ref else None, edgecolor="0.4" if ref else None)
+        style = {}
+        if label in fig.reference:  # published numbers: grey and hatched, one pattern per system
+            k = refs.index(label)
+            style = {"color": f"{0.88 - 0.12 * (k % 4):.2f}", "hatch": ("//", "\\\\", "xx", "..")[k % 4],
+                     "edgecolor": "0.35"}
+        bars = ax.bar(x - 0.4 + width * (i + 0.5), ys, width, label=label, yerr=yerr, capsize=3, **style)
+        ax.bar_label(bars, labels=["" if v is None else f"{100 * v:.0f}" for v in vals], fontsize=6, padding=1)
     ax.set_xticks(x, [str(v) for v in fig.x], rotation=20 if len(fig.x) > 4 else 0, ha="right"
                   if len(fig.x) > 4 else "center")
 
@@ -194,9 +202,10 @@ def render(fig: Figure, out_dir: Path) -> dict[str, Path]:
     ax.set_ylabel(fig.ylabel)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=7, loc="best")
-    if fig.note:
-        f.text(0.01, 0.01, fig.note, fontsize=6, color="0.35")
-    f.tight_layout(rect=(0, 0.03, 1, 1))
+    note = textwrap.fill(fig.note, width=int(f.get_figwidth() * 18)) if fig.note else ""
+    if note:
+        f.text(0.01, 0.01, note, fontsize=6, color="0.35", va="bottom")
+    f.tight_layout(rect=(0, 0.03 * (note.count("\n") + 1) if note else 0, 1, 1))
     paths = {"png": out_dir / f"{fig.name}.png", "svg": out_dir / f"{fig.name}.svg",
              "json": out_dir / f"{fig.name}.json"}
     f.savefig(paths["png"], dpi=110)
