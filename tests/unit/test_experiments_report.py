@@ -127,3 +127,31 @@ def test_missing_results_are_an_error_naming_the_path(tmp_path):
         collect([tmp_path])
     with pytest.raises(FlanlabError, match="not found"):
         collect([tmp_path / "nope"])
+
+
+def test_param_count_reads_safetensors_headers(tmp_path):
+    from flanlab.experiments.figures import param_count
+    from flanlab.testing import save_tiny_model, tiny_model
+
+    path = save_tiny_model(tmp_path / "m", "llama")
+    assert param_count(str(path)) == tiny_model("llama").num_parameters()
+    assert param_count(str(tmp_path / "nope")) is None and param_count("smollm2-135m-instruct") is None
+
+
+def test_model_scale_counts_parameters_when_not_declared(tmp_path):
+    from flanlab.testing import save_tiny_model
+
+    small = save_tiny_model(tmp_path / "small", "llama")
+    exp = write_experiment(tmp_path / "scale", "model_scale", [
+        ("eval", {"scale_rank": 0, "model": "small", "variant": "tuned", "series": "t"},
+         results({"rte": ("nli", [0.5])}, model=str(small))),
+        ("eval", {"scale_rank": 0, "model": "small", "variant": "base", "series": "b"},
+         results({"rte": ("nli", [0.4])}, model="alias-without-weights"))])
+    f7 = fig(build_figures(collect([exp])), "fig7_model_scale")
+    assert f7.x == [param_count_of(small)] and f7.xlabel == "parameters"
+
+
+def param_count_of(path):
+    from flanlab.experiments.figures import param_count
+
+    return param_count(str(path))

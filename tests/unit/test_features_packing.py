@@ -296,6 +296,7 @@ def test_parallel_pool_opening_reports_missing_data(toy_mix_cfg, tiny_tok):
     from flanlab.mixtures.mixture import Mixture
 
     _, cfg = toy_mix_cfg
+    cfg = cfg.model_copy(update={"seed": 21})  # chunk caches are per task: another seed builds afresh
     cat = toy_catalogue({"a": ("sentiment", "cls"), "b": ("summarization", "gen"), "nodata": ("misc", "cls")})
     with pytest.raises(FlanlabError, match="'nodata'.*missing_data=skip"):
         stream.warm(stream.FeatureCache(Mixture(cfg, cat), tiny_tok), 0, 100, workers=2)

@@ -276,3 +276,22 @@ def test_rejected_rows_are_counted(cat, tmp_path):
     f.write_text("".join(json.dumps(r) + "\n" for r in rows))
     r = mix(cat, root).rates()
     assert r["a"]["rejected"] == 4 and r["a"]["n"] == 18 - 4 and r["b"]["rejected"] == 0
+
+
+def test_real_mirror_smoke(shared_hf, tiny_tok):
+    """Real rows (the shared mirror has dev/test splits only: validation serves as train here)."""
+    from flanlab.mixtures.packing import PackingStats
+    from flanlab.mixtures.stream import packed_rows
+    from flanlab.tasks import catalogue
+
+    cat = catalogue()
+    want = [t for t in ("rte", "boolq", "copa") if t in cat.tasks]
+    if not want:
+        pytest.skip("none of rte, boolq, copa in the catalogue yet")
+    cfg = MixtureConfig(source="mirror", data_dir=str(shared_hf), include=want, cap=500,
+                        split_overrides={t: {"train": "validation"} for t in want})
+    m = Mixture(cfg, cat)
+    assert set(m.rates()) == set(want)
+    pstats = PackingStats()
+    rows = list(packed_rows(m, tiny_tok, stop=600, pstats=pstats))
+    assert pstats.examples == 600 and pstats.efficiency > 0.9 and rows

@@ -95,3 +95,18 @@ def test_targets_only_gradients_match_full_head(tiny_tok):
         LossModule(model, "decoder", targets_only=targets_only)(**batch)[0].backward()
         grads.append(torch.cat([p.grad.flatten() for p in model.parameters()]))
     assert torch.allclose(grads[0], grads[1], atol=1e-5)
+
+
+def test_gradient_checkpointing_gives_the_same_gradients(tiny_tok):
+    from flanlab.testing import tiny_model
+    from flanlab.training.config import TuningConfig
+    from flanlab.training.modeling import apply_tuning
+
+    batch = _packed_batch(tiny_tok)
+    grads = []
+    for ckpt in (False, True):
+        model = apply_tuning(tiny_model("llama"), "decoder", TuningConfig(gradient_checkpointing=ckpt))
+        model.train()
+        LossModule(model, "decoder", targets_only=True)(**batch)[0].backward()
+        grads.append(torch.cat([p.grad.flatten() for p in model.parameters()]))
+    assert torch.allclose(grads[0], grads[1], atol=1e-6)
