@@ -85,13 +85,40 @@ def fig6_num_clusters(col: Collected) -> Figure | None:
                   "(cf. paper Figure 6)", xs, series, kind="lines", xlabel="clusters used for tuning (0 = untuned)")
 
 
+def param_count(model_dir: str) -> int | None:
+    """Parameters of a saved model, from its safetensors headers (no weights are read); None if unknown."""
+    import struct
+
+    files = sorted(Path(model_dir).glob("*.safetensors")) if Path(model_dir).is_dir() else []
+    total = 0
+    for f in files:
+        with open(f, "rb") as fh:
+            (n,) = struct.unpack("<Q", fh.read(8))
+            header = json.loads(fh.read(n))
+        for k, v in header.items():
+            if k != "__metadata__":
+                total += int(__import__("math").prod(v["shape"]))
+    return total or None
+
+
+def _params(pts: list[Series], rank: int) -> float | None:
+    """The declared parameter count of a scale point, else the count of any of its saved models."""
+    for s in pts:
+        if s.tags["scale_rank"] == rank and s.tags.get("params"):
+            return s.tags["params"]
+    return next((n for s in pts if s.tags["scale_rank"] == rank
+                 for n in [param_count(str(s.results.get("model", "")))] if n), None)
+
+
 def fig7_model_scale(col: Collected) -> Figure | None:
     pts = [s for s in col.series if "scale_rank" in s.tags]
     ranks = sorted({s.tags["scale_rank"] for s in pts})
     if not ranks:
         return None
-    names = {s.tags["scale_rank"]: (s.tags.get("params") or s.tags.get("model")) for s in pts}
-    xs = [names[r] for r in ranks]
+    params = {r: _params(pts, r) for r in ranks}
+    names = {s.tags["scale_rank"]: s.tags.get("model") for s in pts}
+    known = all(params.values())
+    xs = [params[r] if known else names[r] for r in ranks]
     series: dict[str, list[float | None]] = {}
     for variant in dict.fromkeys(s.tags.get("variant", "") for s in pts):
         row = []
@@ -100,8 +127,8 @@ def fig7_model_scale(col: Collected) -> Figure | None:
             row.append(_mean([_mean([v.get("mean") for v in h.clusters.values()]) for h in hit]))
         series[{"tuned": "instruction tuned", "base": "untuned"}.get(variant, variant)] = row
     return Figure("fig7_model_scale", "Held-out performance vs model size, tuned and untuned "
-                  "(cf. paper Figure 7)", xs, series, kind="lines", xlabel="model (increasing size)",
-                  ylabel="average over held-out clusters")
+                  "(cf. paper Figure 7)", xs, series, kind="lines",
+                  xlabel="parameters" if known else "model (increasing size)", ylabel="average over held-out clusters")
 
 
 def fig8_instructions(col: Collected) -> Figure | None:
@@ -183,6 +210,8 @@ def _draw_lines(ax, fig: Figure) -> None:
         ax.plot(xs, [float("nan") if v is None else v for v in vals], marker="o", label=label)
     if not numeric:
         ax.set_xticks(xs, [str(v) for v in fig.x])
+    elif min(xs) > 0 and max(xs) / min(xs) > 10:  # model sizes span orders of magnitude
+        ax.set_xscale("log")
 
 
 def render(fig: Figure, out_dir: Path) -> dict[str, Path]:
