@@ -303,3 +303,18 @@ def test_parallel_pool_opening_reports_missing_data(toy_mix_cfg, tiny_tok):
     mix = Mixture(cfg.model_copy(update={"missing_data": "skip"}), cat)
     assert stream.warm(stream.FeatureCache(mix, tiny_tok), 0, 100, workers=2) > 0
     assert "nodata" in mix.skipped_tasks and set(mix.rates()) == {"a", "b"}
+
+
+def test_task_chunks_survive_changes_to_other_tasks(toy_mix_cfg, tiny_tok, monkeypatch):
+    from flanlab.mixtures import stream
+
+    before = list(stream.feature_stream(_mix(toy_mix_cfg, seed=31), tiny_tok, stop=300))
+
+    def no_build(self, task, chunk):
+        raise AssertionError(f"chunk {task}/{chunk} was rebuilt")
+
+    monkeypatch.setattr(stream.FeatureCache, "build", no_build)
+    after = list(stream.feature_stream(_mix(toy_mix_cfg, seed=31, include=["a", "b"]), tiny_tok, stop=300))
+    # task a's k-th draw is the same example whatever the other tasks: same tokens in the same order
+    a1, a2 = [f.input_ids for f in before if f.task == "a"], [f.input_ids for f in after if f.task == "a"]
+    assert len(a2) > len(a1) > 0 and a2[:len(a1)] == a1
