@@ -69,14 +69,22 @@ class FeatureCache:
         self.mix, self.tok, self.kind, self.use_disk = mix, tokenizer, kind, use_disk
         self.fingerprint = tokenizer_fingerprint(tokenizer)
         self._mem: dict[str, tuple[int, Chunk]] = {}
+        self._keys: dict[str, str] = {}
 
     def key(self, task: str) -> str:
+        if task not in self._keys:
+            self._keys[task] = self._key(task)
+        return self._keys[task]
+
+    def _key(self, task: str) -> str:
         c, spec = self.mix.cfg, self.mix.cat.task(task)
         tset, pool = self.mix.cat.templates(task), self.mix.pool(task)
-        blob = json.dumps([CACHE_VERSION, task, spec.version, tset.name, tset.version, str(pool.path), pool.n,
+        # the templates' own text too: an edited template without a version bump must not hit a stale cache
+        texts = hashlib.sha256(repr((tset.templates, tset.plain, spec.display_name)).encode()).hexdigest()[:12]
+        blob = json.dumps([CACHE_VERSION, task, spec.version, tset.name, tset.version, texts, str(pool.path), pool.n,
                            c.cap, c.split_overrides.get(task), self.fingerprint, c.max_input_len, c.max_target_len,
                            self.kind, c.on_overlong, c.template_mode, c.template_choice, c.template_id,
-                           c.few_shot.model_dump(), c.seed])
+                           c.few_shot.model_dump(), c.tokenizer if c.few_shot.enabled else None, c.seed])
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
     def path(self, task: str, chunk: int) -> Path:
