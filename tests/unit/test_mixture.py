@@ -240,6 +240,8 @@ def test_cli_sample_and_export_round_trip(cli_env, capsys, tmp_path):
     out = tmp_path / "export"
     code, summary, _ = run_cli(["mixture", "export", "--out", str(out), "--n", "120", "--json", *opts], capsys)
     assert code == 0 and summary["examples"] == 120
+    assert sum(v["produced"] for v in summary["shares"].values()) == pytest.approx(1.0)
+    assert summary["shares"]["toy_a"]["planned"] == pytest.approx(36 / 63, abs=1e-5)
     rows = [json.loads(line) for line in (out / "mixture.jsonl").read_text().splitlines()]
     ds = datasets.load_from_disk(str(out / "dataset"))
     assert ds.num_rows == 120 and ds.column_names[:5] == ["inputs", "targets", "task", "cluster", "template_id"]

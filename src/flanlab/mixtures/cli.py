@@ -147,7 +147,11 @@ def export(out: Path = typer.Option(..., "--out", "-o", help="Run directory to w
     written = write_jsonl(mix.stream(0, n), path)
     if hf:
         save_hf(path, run.path / "dataset")
+    produced = mix.stats.produced
+    shares = {t: {"planned": round(r["share"], 5), "produced": round(produced.get(t, 0) / max(written, 1), 5)}
+              for t, r in rates.items()}  # the proportions this export actually has, next to the plan's
     summary = {"examples": written, "positions": n, "path": str(path), "stats": mix.stats.as_dict(),
+               "shares": shares,
                "dataset": str(run.path / "dataset") if hf else None, "skipped_tasks": mix.skipped_tasks}
     run.finish(summary)
     if json_:
