@@ -318,3 +318,20 @@ def test_task_chunks_survive_changes_to_other_tasks(toy_mix_cfg, tiny_tok, monke
     # task a's k-th draw is the same example whatever the other tasks: same tokens in the same order
     a1, a2 = [f.input_ids for f in before if f.task == "a"], [f.input_ids for f in after if f.task == "a"]
     assert len(a2) > len(a1) > 0 and a2[:len(a1)] == a1
+
+
+def test_bf16_mask_matches_the_model_dtype(tiny_tok):
+    import torch
+
+    from flanlab.testing import tiny_model
+
+    model = tiny_model("llama").to(torch.bfloat16).eval()
+    feats = tokenize([("Is the sky blue?", "yes"), ("Summarize: the cat sat.", "cat sat")], tiny_tok)
+    batch = collate([build_row(feats, 48, tiny_tok.pad_token_id)], dtype=torch.bfloat16)
+    assert batch["attention_mask"].dtype == torch.bfloat16
+    with torch.no_grad():
+        packed = model(**batch, use_cache=False)
+        alone = model(**collate([single_row(feats[1])]), use_cache=False).logits[0]
+    n0, n1 = len(feats[0].input_ids), len(feats[1].input_ids)
+    assert torch.isfinite(packed.loss)
+    torch.testing.assert_close(packed.logits[0, n0:n0 + n1].float(), alone.float(), rtol=0, atol=2e-2)
