@@ -297,3 +297,12 @@ def test_real_mirror_smoke(shared_hf, tiny_tok):
     pstats = PackingStats()
     rows = list(packed_rows(m, tiny_tok, stop=600, pstats=pstats))
     assert pstats.examples == 600 and pstats.efficiency > 0.9 and rows
+
+
+def test_cli_plan_of_an_empty_mixture_shows_why_then_fails(cli_env, capsys):
+    _, _, opts = cli_env
+    argv = ["mixture", "plan", "--json", *opts, "--set", "include=[nli]", "--set", "missing_data=skip"]
+    code, doc, err = run_cli(argv, capsys)
+    assert code == 2 and "the mixture is empty" in err
+    nli = [r for r in doc["tasks"] if r["cluster"] == "nli"]
+    assert nli and all(r["status"] == "skipped" and "no file for split" in r["reason"] for r in nli)

@@ -66,17 +66,24 @@ def plan(config: Optional[Path] = CONFIG, set_: Optional[list[str]] = SET, holdo
 
     Example: flanlab mixture plan --holdout nli --source bundled --set missing_data=skip
     """
-    from rich.table import Table
-
     cfg, mix = build(config, set_, holdout, data_dir, source, tasks_file, seed)
-    rows = mix.plan()
-    summary = {"train_tasks": len(mix.rates()), "held_out_tasks": len(mix.split.held_out),
+    rows = mix.plan(strict=False)  # an empty mixture still shows every task and why, then fails
+    empty = not any(r["share"] for r in rows)
+    summary = {"train_tasks": sum(1 for r in rows if r["share"]), "held_out_tasks": len(mix.split.held_out),
                "evaluate": mix.split.evaluate, "skipped_tasks": mix.skipped_tasks, "notes": mix.split.notes,
                "examples_per_epoch": sum(r["n"] for r in rows if r["status"] == "train"),
                "rejected_rows": sum(r["rejected"] or 0 for r in rows)}
     if json_:
         print_json({"config": cfg, "tasks": rows, "summary": summary})
-        return
+    else:
+        _print_plan(cfg, mix, rows, summary)
+    if empty:
+        mix.rates()  # raises the empty-mixture error: exit 2 after the plan was shown
+
+
+def _print_plan(cfg, mix, rows: list[dict[str, Any]], summary: dict[str, Any]) -> None:
+    from rich.table import Table
+
     table = Table(title=f"mixture: {summary['train_tasks']} training tasks, holdout "
                   f"{', '.join(cfg.holdout + cfg.holdout_tasks) or 'none'} ({cfg.scheme}, cap {cfg.cap}, "
                   f"max rate {cfg.rate_max})")

@@ -42,6 +42,10 @@ BLOCK = 4096
 FEWSHOT_CHECK = 20  # a task whose first N examples all get zero exemplars has a budget too small
 
 
+class EmptyMixtureError(FlanlabError):
+    pass
+
+
 @dataclass(frozen=True)
 class MixExample(Rendered):
     cluster: str = ""
@@ -131,15 +135,27 @@ class Mixture:
                 capped = c.counts[t] > c.cap if known else self.pool(t).capped
                 out[t] = {"n": n, "capped": bool(capped), "rejected": None if known else self.pool(t).skipped,
                           "rate": R.rate(c.scheme, n, c.cap, c.rate_max, c.temperature)}
+            if not out:
+                raise EmptyMixtureError(
+                    f"the mixture is empty: none of its {len(self.split.train)} training task(s) has training "
+                    f"examples ({len(self.skipped_tasks)} skipped for missing data; see `flanlab mixture plan`)")
             shares = R.shares({t: v["rate"] for t, v in out.items()})
             for t in out:
                 out[t]["share"] = shares[t]
             self._rates = out
         return self._rates
 
-    def plan(self) -> list[dict[str, Any]]:
-        """One row per catalogue task: status (train / held out / excluded / skipped), reason, n, rate, share."""
-        rates = self.rates()
+    def plan(self, strict: bool = True) -> list[dict[str, Any]]:
+        """One row per catalogue task: status (train / held out / excluded / skipped), reason, n, rate, share.
+
+        strict=False still lists the tasks when the mixture turns out empty (each skipped one with why).
+        """
+        try:
+            rates = self.rates()
+        except EmptyMixtureError:
+            if strict:
+                raise
+            rates = {}
         rows = []
         for name, spec in self.cat.tasks.items():
             status, reason = self.split.status(name)
