@@ -49,9 +49,11 @@ def run_mixture(step: Step, d: Path, exp_dir: Path, cfg) -> None:
     run.write_json("mixture.json", {"holdout": mcfg.holdout, "include": mcfg.include, "train_tasks": list(rates),
                                     "held_out": dict(mix.split.held_out), "skipped": dict(mix.skipped_tasks),
                                     "rates": rates, "plan": mix.plan()})
+    err.print(f"  mixture: {len(rates)} training task(s): {', '.join(rates)}", highlight=False)
     if mix.skipped_tasks:
-        err.print(f"  mixture: {len(mix.skipped_tasks)} task(s) without training data skipped: "
-                  f"{', '.join(sorted(mix.skipped_tasks))}", highlight=False)
+        names = sorted(mix.skipped_tasks)
+        err.print(f"  mixture: {len(names)} task(s) without training data skipped ({', '.join(names[:5])}"
+                  f"{', ...' if len(names) > 5 else ''}; all listed in {d / 'mixture.json'})", highlight=False)
     run.finish({"train_tasks": len(rates), "held_out": len(mix.split.held_out), "skipped": len(mix.skipped_tasks)})
 
 
