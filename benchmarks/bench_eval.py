@@ -10,9 +10,11 @@ scored in the same process by
 - `lm_eval`: `lm_eval.simple_evaluate` with its `HFLM` wrapping the very same model object (batch 8, its
   default `logits_cache`, bootstrap off), timed end to end;
 - `flanlab`: one evaluation cell (`evaluation.cell.run_cell`: load, render, score, metrics), timed end to end.
-Reported: examples/s of each, `ratio` (flanlab / lm-eval), whether every prediction is identical, and the
-largest per-option log-likelihood difference. The order of the two alternates between repeats (`--repeats`)
-and the best time of each is kept, because this machine is shared (timings are noisy).
+Reported: examples/s of each, `ratio` (flanlab / lm-eval), whether every prediction is identical, the
+largest per-option log-likelihood difference, and for the first `--fp64` prompts each side's largest error
+against a float64 forward of the same model (which of two fp32 numbers is closer to the exact value). The order of the two alternates between repeats (`--repeats`)
+and the best time of each is kept (this machine is shared: timings are noisy). Defaults take ~7 min on
+2 busy CPU cores.
 Data: the local Hub mirror (`--data-dir`, default /work/shared/data/hf); fp32 on CPU.
 """
 
@@ -56,6 +58,7 @@ def run_flanlab(lm, cat, task, args) -> tuple[float, dict[str, list[float]]]:
     t0 = time.perf_counter()
     _, records = run_cell(Cell(task, "01", "test", 0, "natural"), cfg, cat, lm)
     wall = time.perf_counter() - t0
+    run_flanlab.options = {r["prompt"]: r["options"] for r in records}
     return wall, {r["prompt"]: r["loglik"] for r in records}
 
 
@@ -66,6 +69,27 @@ def compare(ours: dict[str, list[float]], theirs: dict[str, list[float]]) -> dic
     diffs = [abs(a - b) for p in ours for a, b in zip(ours[p], theirs[p])]
     return {"same_prompts": True, "identical_predictions": all(argmax(ours[p]) == argmax(theirs[p]) for p in ours),
             "max_loglik_diff": max(diffs), "options_compared": len(diffs)}
+
+
+def fp64_errors(model, tok, scores: dict[str, dict[str, list[float]]], n: int, delimiter: str = "") -> dict:
+    """Largest |score - float64 truth| of each side on the first n prompts (one full fp64 forward per option)."""
+    import copy
+
+    import torch
+
+    from flanlab.evaluation.rank import encode_pair
+
+    m64 = copy.deepcopy(model).double().eval()
+    worst = {who: 0.0 for who in scores}
+    for prompt, opts in list(scores["flanlab"].items())[:n]:
+        for j, opt in enumerate(scores["flanlab_options"][prompt]):
+            ctx, cont = encode_pair(tok, prompt, delimiter + opt)
+            with torch.no_grad():
+                logp = m64(input_ids=torch.tensor([ctx + cont])).logits[0].log_softmax(-1)
+            truth = sum(logp[len(ctx) - 1 + i, t].item() for i, t in enumerate(cont))
+            for who in ("flanlab", "lm_eval"):
+                worst[who] = max(worst[who], abs(scores[who][prompt][j] - truth))
+    return {"fp64_prompts": n, "flanlab_max_err_vs_fp64": worst["flanlab"], "lm_eval_max_err_vs_fp64": worst["lm_eval"]}
 
 
 def bench_one(label: str, model, tok, kind: str, task_name: str, args, tmp: Path) -> dict:
@@ -93,6 +117,8 @@ def bench_one(label: str, model, tok, kind: str, task_name: str, args, tmp: Path
     row = {"model": label, "task": task_name, "examples": n,
            "lm_eval_ex_per_s": round(n / best["lm_eval"], 3), "flanlab_ex_per_s": round(n / best["flanlab"], 3),
            "ratio": round(best["lm_eval"] / best["flanlab"], 3), **compare(scores["flanlab"], scores["lm_eval"])}
+    if args.fp64 and row.get("same_prompts"):
+        row.update(fp64_errors(model, tok, {**scores, "flanlab_options": run_flanlab.options}, args.fp64))
     print(json.dumps(row), file=sys.stderr)
     return row
 
@@ -105,7 +131,8 @@ def main() -> None:
     ap.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--lm-eval-batch-size", type=int, default=8)
     ap.add_argument("--flanlab-batch-size", type=int, default=16)
-    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=1, help="alternate the order and keep the best time")
+    ap.add_argument("--fp64", type=int, default=4, help="prompts checked against a float64 forward (0: none)")
     args = ap.parse_args()
     try:
         import lm_eval  # noqa: F401

@@ -113,3 +113,20 @@ def test_batches_are_sorted_longest_first_and_capped():
     assert [[e.index for e in b] for b in got] == [[1, 3], [2, 0], [4]]
     capped = batches(items, batch_size=8, max_tokens=20)
     assert all(b[0].length * len(b) <= 20 or len(b) == 1 for b in capped)
+
+
+@pytest.mark.slow
+def test_boundary_rule_with_the_real_tokenizer():
+    """SmolLM2's tokenizer: the option is one word-initial token after "Answer: ", and the EOS join keeps
+    the EOS in the prompt with the option's own first token after it."""
+    from transformers import AutoTokenizer
+
+    from flanlab.models import DEFAULT_MODEL, resolve_path
+
+    tok = AutoTokenizer.from_pretrained(resolve_path(DEFAULT_MODEL).path)
+    ctx, opt = encode_pair(tok, "Question: Is it? Answer: ", "yes")
+    assert tok.decode(opt) == " yes" and len(opt) == 1 and ctx + opt == tok.encode("Question: Is it? Answer: yes")
+    ctx, opt = encode_pair(tok, "OPTIONS:\n- yes\n- no" + tok.eos_token, "yes")
+    assert ctx[-1] == tok.eos_token_id and tok.decode(opt) == "yes"
+    ctx, opt = encode_pair(tok, "Goal: open a jar" + tok.eos_token, "Twist the lid counter-clockwise.")
+    assert tok.decode(opt) == "Twist the lid counter-clockwise."

@@ -87,7 +87,7 @@ def _render_all(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any, examples: list[d
 
 def _joins(cfg: EvalConfig, lm: Any) -> tuple[str, str]:
     """(text appended to the prompt, text put before each answer), from the configured delimiter."""
-    delim = cfg.delimiter(lm.kind)
+    delim = cfg.delimiter()
     if delim == EOS_JOIN:
         return (lm.eos_text if lm.kind == "decoder" else ""), ""
     return "", delim

@@ -66,8 +66,8 @@ class EvalConfig(Config):
             v = [v]
         return [p.strip() for item in (v or []) for p in str(item).split(",") if p.strip()]
 
-    def delimiter(self, kind: str) -> str:
-        """The resolved text between prompt and answer for a model kind (EOS_JOIN stays symbolic)."""
+    def delimiter(self) -> str:
+        """The text between prompt and answer (EOS_JOIN stays symbolic: the runner resolves it per model)."""
         if self.target_delimiter is not None:
             return self.target_delimiter
         return BASELINE_DELIMITER if self.mode == "baseline" else EOS_JOIN

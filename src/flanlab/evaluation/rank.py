@@ -216,7 +216,9 @@ def _collect(logits, rows, cols, toks, opt_of, batch: list[Encoded]) -> list[lis
     import torch
 
     dev = logits.device
-    sel = logits[torch.tensor(rows, device=dev), torch.tensor(cols, device=dev)].float()  # (N, V)
+    sel = logits[torch.tensor(rows, device=dev), torch.tensor(cols, device=dev)]  # (N, V): only the needed rows
+    if sel.dtype in (torch.float16, torch.bfloat16):
+        sel = sel.float()  # reduce in fp32 at least; fp32/fp64 models keep their own precision
     tok = torch.tensor(toks, device=dev)
     lp = sel.gather(1, tok[:, None]).squeeze(1) - torch.logsumexp(sel, dim=-1)
     greedy = sel.argmax(-1) == tok

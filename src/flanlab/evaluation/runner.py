@@ -68,7 +68,7 @@ def cell_identity(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any) -> dict[str, A
              "source": [task.source.hub_id, task.source.config], "options": task.options, "metrics": task.metrics,
              "roles": asdict(task.splits.override(**(overrides or {}))), "role": cell.role, "split": split,
              "data": file_identity(path), "limit": role_limit(cfg, cell.role), "template_set": tset.version,
-             "template": template, "mode": cell.mode, "shots": cell.shots, "delimiter": cfg.delimiter(lm.kind)}
+             "template": template, "mode": cell.mode, "shots": cell.shots, "delimiter": cfg.delimiter()}
     if cell.shots:
         ident["fewshot"] = [cfg.fewshot_seed, cfg.fewshot_pool, cfg.fewshot_budget,
                             file_identity(resolve_source(task, role_split(task, "train", overrides), cfg.source,
