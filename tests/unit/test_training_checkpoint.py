@@ -12,6 +12,14 @@ from flanlab.training import checkpoint as ckpt
 from flanlab.training.optim import build_optimizer, build_scheduler
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models on a shared machine: one thread avoids oversubscription
+    yield
+    torch.set_num_threads(n)
+
+
 def _setup(seed=0):
     from accelerate import Accelerator
 

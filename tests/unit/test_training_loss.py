@@ -107,6 +107,7 @@ def test_gradient_checkpointing_gives_the_same_gradients(tiny_tok):
     for ckpt in (False, True):
         model = apply_tuning(tiny_model("llama"), "decoder", TuningConfig(gradient_checkpointing=ckpt))
         model.train()
+        assert getattr(model, "is_activation_checkpointing", None) is ckpt
         LossModule(model, "decoder", targets_only=True)(**batch)[0].backward()
         grads.append(torch.cat([p.grad.flatten() for p in model.parameters()]))
     assert torch.allclose(grads[0], grads[1], atol=1e-6)

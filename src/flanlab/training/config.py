@@ -35,6 +35,7 @@ class OptimConfig(Config):
     weight_decay: Optional[float] = Field(None, ge=0, description="Unset: 0 (full, LoRA), 1e-4 (prompt).")
     betas: tuple[float, float] = Field((0.9, 0.999), description="AdamW betas.")
     eps: float = Field(1e-8, gt=0, description="AdamW epsilon.")
+    fused: bool = Field(True, description="AdamW: torch's fused kernel (about 10x faster steps on CPU).")
     clip_grad_norm: Optional[float] = Field(None, gt=0, description="Clip the global gradient norm; unset: off.")
 
 

@@ -144,7 +144,8 @@ def setup(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mi
     model = apply_tuning(model, kind, cfg.tuning)
     model.train()
     module = LossModule(model, kind, targets_only=choose_loss(cfg, model, kind))
-    optimizer = build_optimizer(module, cfg.optim.name, cfg.lr, cfg.weight_decay, cfg.optim.betas, cfg.optim.eps)
+    optimizer = build_optimizer(module, cfg.optim.name, cfg.lr, cfg.weight_decay, cfg.optim.betas, cfg.optim.eps,
+                                cfg.optim.fused)
     scheduler = build_scheduler(optimizer, cfg.optim.schedule, cfg.optim.warmup_steps, cfg.steps,
                                 cfg.optim.min_lr_ratio)
     # The scheduler is not `prepare`d: accelerate would step it once per process; it is checkpointed instead.
