@@ -104,7 +104,8 @@ def results_table(summary: dict[str, Any], exp_dir: Path) -> list[dict[str, Any]
     for task in sorted(set((base.tasks if base else {})) | set((tuned.tasks if tuned else {}))):
         b = (base.tasks.get(task) if base else None) or {}
         t = (tuned.tasks.get(task) if tuned else None) or {}
-        rows.append({"task": task, "metric": t.get("metric") or b.get("metric"), "templates": len(t.get("templates", {})),
+        rows.append({"task": task, "metric": t.get("metric") or b.get("metric"),
+                     "templates": len(t.get("templates", {})),
                      "base_mean": b.get("mean"), "base_std": b.get("std"), "tuned_mean": t.get("mean"),
                      "tuned_std": t.get("std"), "tuned_best_dev": t.get("best_dev"),
                      "gain": None if b.get("mean") is None or t.get("mean") is None else t["mean"] - b["mean"]})

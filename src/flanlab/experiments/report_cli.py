@@ -41,8 +41,9 @@ def command(run_dirs: list[Path] = typer.Argument(..., help="Experiment or run d
     run.finish({k: str(v) for k, v in paths.items()})
     if json_out:
         head, rows = cluster_table(collect(run_dirs))
+        figs = paths["figures"]
         print_json({"report": {k: str(v) for k, v in paths.items()},
-                    "figures": sorted(p.name for p in paths["figures"].glob("*.svg")) if paths["figures"].is_dir() else [],
+                    "figures": sorted(p.name for p in figs.glob("*.svg")) if figs.is_dir() else [],
                     "clusters": [dict(zip(head, r)) for r in rows]})
         return
     err.print(f"report: {paths['html']}\nmarkdown: {paths['markdown']}")
