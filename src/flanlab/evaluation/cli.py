@@ -26,7 +26,7 @@ MODE = typer.Option(None, "--mode", help="natural (instructions), baseline (GPT-
                     "dataset_name.")
 
 
-@app.command("run", hidden=True)
+@app.command("run")
 def run(
     model: Optional[str] = typer.Argument(None, help="Alias, local dir, gguf:PATH or hub id."),
     tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated task names."),
@@ -50,7 +50,9 @@ def run(
     set_: Optional[list[str]] = SET,
     json_: bool = JSON,
 ) -> None:
-    """Evaluate MODEL on tasks and clusters; writes results.json, cells.jsonl and per-example records.
+    """Evaluate MODEL on tasks and clusters (the default command: `flanlab eval MODEL ...`).
+
+    Writes results.json, cells.jsonl and per-example records into the run directory.
 
     Example: flanlab eval smollm2-135m-instruct --tasks rte --data-dir ../shared/data/hf --limit 50
     """

@@ -100,6 +100,8 @@ def evaluate(cfg: EvalConfig, lm: Any = None, run: Any = None, cat: Any = None, 
         lm = lazy_hflm(cfg.model, device=cfg.device, dtype=cfg.dtype, batch_size=cfg.batch_size, decode=decode)
     cache = CellCache(cfg.cache_dir or cache_dir() / "eval-cells", enabled=cfg.cache)
     summaries = []
+    if run is not None:  # a resumed run directory: cells.jsonl is rewritten (finished cells come from the cache)
+        (run.path / "cells.jsonl").unlink(missing_ok=True)
     with _progress(show_progress) as bar:
         cells_bar = bar.add_task("cells", total=len(cells))
         for cell in cells:
