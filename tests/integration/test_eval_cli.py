@@ -98,3 +98,15 @@ def test_user_errors_are_one_line(capsys, toy, tiny_llama_dir):
 def test_help_shows_an_example(capsys):
     rc, out, _ = _run(capsys, "eval", "--help")
     assert rc == 0 and "Example: flanlab eval" in out and "export-lm-eval" in out
+
+
+def test_encoder_decoder_model_end_to_end(capsys, toy, tiny_t5_dir):
+    common, tmp = toy
+    rc, out, err = _run(capsys, "eval", tiny_t5_dir, "--tasks", "toy_nli,toy_qa", "--templates", "01", "--limit", "3",
+                        "--no-best-dev", "--out", tmp / "t5", "--json", *common)
+    assert rc == 0, err
+    res = json.loads(out)
+    assert res["model_kind"] == "encoder-decoder" and res["cells"]["failed"] == 0
+    rec = json.loads((tmp / "t5/examples/toy_nli/01/test-0shot.jsonl").read_text().splitlines()[0])
+    assert not rec["prompt"].endswith("<|endoftext|>")  # the encoder input gets EOS as a token, not as text
+    assert all(n >= 1 for n in rec["n_tokens"])

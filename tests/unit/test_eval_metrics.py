@@ -121,3 +121,10 @@ def test_example_scores():
     s = example_scores(["exact_match", "squad_f1", "rouge1", "bleu"], it, lang="fr")
     assert s["exact_match"] == 1.0 and s["squad_f1"] == 1.0 and s["rouge1"] > 0.5 and 0 <= s["bleu"] <= 1
     assert example_scores(["accuracy"], Item("no", ("yes",), 1, 0)) == {"accuracy": 0.0}
+
+
+def test_ranked_options_with_several_golds_use_squad_match():
+    """ReCoRD: the chosen entity counts when it matches any gold (aliases), not only the labelled option."""
+    items = [Item("the Obama", ("Obama", "Barack Obama"), 2, 0), Item("Paris", ("London",), 1, 0)]
+    assert compute("exact_match", items) == pytest.approx(0.5)
+    assert compute("squad_f1", items) == pytest.approx(0.5)

@@ -22,7 +22,7 @@ from typing import Any
 from ..runs import atomic_write_json, atomic_write_text
 
 # Bump when a change in the scoring code changes numbers: every cached cell becomes stale.
-EVAL_VERSION = 1
+EVAL_VERSION = 2
 
 
 def cell_key(identity: dict[str, Any]) -> str:

@@ -121,11 +121,10 @@ def multirc_f1a(items: Sequence[Item]) -> float:
 
 
 def exact_match(items: Sequence[Item]) -> float:
-    """Generation: SQuAD-normalised match with any gold answer. Classification: every example of a group
-    right (MultiRC's per-question EM), or plain accuracy when examples carry no group."""
-    if items and items[0].label is not None:
-        if items[0].group is None:
-            return accuracy(items)
+    """SQuAD-normalised match of the prediction with any gold answer (generation, and ranked options such as
+    ReCoRD's entities, where several options can be gold). Classification examples with a `group`: every
+    example of the group right (MultiRC's per-question EM)."""
+    if items and items[0].label is not None and items[0].group is not None:
         groups: dict[str, bool] = {}
         for (p, g), it in zip(_pairs(items), items):
             groups[it.group] = groups.get(it.group, True) and p == g
@@ -229,7 +228,7 @@ ALIASES = {"acc": "accuracy", "f1": "squad_f1", "em": "exact_match", "rouge_l": 
 
 # Per-example scores for the records (corpus metrics such as BLEU get their sentence-level form).
 EXAMPLE: dict[str, Callable[[Item], float]] = {
-    "exact_match": lambda it: _best(squad_em, it) if it.label is None else float(it.pred_index == it.label),
+    "exact_match": lambda it: _best(squad_em, it),
     "squad_f1": lambda it: _best(squad_f1_one, it),
     "rouge1": lambda it: max(_rouge_one("rouge1", it.prediction, g) for g in it.references),
     "rouge2": lambda it: max(_rouge_one("rouge2", it.prediction, g) for g in it.references),
