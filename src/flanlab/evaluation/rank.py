@@ -232,8 +232,6 @@ def _collect(logits, rows, cols, toks, opt_of, batch: list[Encoded]) -> list[lis
 
 
 def _decoder_batch(model: Any, tokenizer: Any, batch: list[Encoded]):
-    import torch
-
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     ids, pos, seg, width_ctx, (rows, cols, toks, opt_of) = _layout(batch, pad)
     impl = getattr(model.config, "_attn_implementation", "sdpa") or "sdpa"
