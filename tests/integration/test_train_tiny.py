@@ -158,3 +158,15 @@ def test_full_disk_while_saving_the_model_keeps_the_checkpoint(tiny_llama_dir, t
         train(cfg, mixture=ListMixture(PAIRS))
     assert (tmp_path / "run" / "checkpoints" / "step-4" / "trainer_state.json").is_file()
     assert not (tmp_path / "run" / "model").exists() and not (tmp_path / "run" / ".model.tmp").exists()
+
+
+def test_overwrite_starts_clean_and_a_finished_run_is_protected(tiny_llama_dir, tmp_path):
+    from flanlab.training.train import train
+
+    cfg = _cfg(tiny_llama_dir, tmp_path / "run", steps=3, checkpoint={"every": 1, "keep": 5})
+    train(cfg, mixture=ListMixture(PAIRS))
+    with pytest.raises(FlanlabError, match="finished"):
+        train(cfg, mixture=ListMixture(PAIRS))
+    train(cfg.model_copy(update={"steps": 2}), overwrite=True, mixture=ListMixture(PAIRS))
+    assert len((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()) == 2
+    assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["step-1", "step-2"]

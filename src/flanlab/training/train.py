@@ -137,6 +137,8 @@ def setup(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mi
     run = None
     if accelerator.is_main_process:
         run = RunDir.create(path, "train", cfg, resume=resume, overwrite=overwrite)
+        if not resume:  # --overwrite: a fresh start must not inherit the old run's metrics or checkpoints
+            clear_outputs(path)
     accelerator.wait_for_everyone()
     set_seed(cfg.seed)
     model, tokenizer, kind = load_model(cfg)
@@ -160,6 +162,14 @@ def setup(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mi
     if cfg.trackers:
         accelerator.init_trackers(path.name, config=_flat_config(cfg))
     return s
+
+
+def clear_outputs(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path / ckpt.CHECKPOINTS, ignore_errors=True)
+    for name in (METRICS, *(p.name for p in path.glob("examples-rank*.jsonl"))):
+        (path / name).unlink(missing_ok=True)
 
 
 def trim_metrics(path: Path, step: int, main: bool) -> None:
