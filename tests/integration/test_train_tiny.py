@@ -134,6 +134,8 @@ def test_bad_input_gives_clear_errors(tiny_llama_dir, tmp_path):
 
     with pytest.raises(FlanlabError, match="no training examples"):
         train(_cfg(tiny_llama_dir, tmp_path / "a"), mixture=_Empty())
+    with pytest.raises(FlanlabError, match="mixture is empty: holding out nli"):  # the real mixture stage
+        train(_cfg(tiny_llama_dir, tmp_path / "d", mixture={"include": ["rte"], "holdout": ["nli"], "source": "bundled"}))
     with pytest.raises(FlanlabError, match=r"batch.tokens=8 is smaller than one training row"):
         train(_cfg(tiny_llama_dir, tmp_path / "b", batch={"tokens": 8}), mixture=ListMixture(PAIRS))
     broken = tmp_path / "broken"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any
 
 from ..errors import FlanlabError
 from ..runs import atomic_write_text
@@ -97,6 +96,9 @@ def _mixture_lines(s) -> list[str]:
         rates = {}
     if rates:
         lines.append(f"- training tasks ({len(rates)}): {', '.join(sorted(rates))}")
+    held_out = getattr(getattr(s.mix, "split", None), "held_out", None)
+    if held_out:
+        lines.append(f"- held-out tasks ({len(held_out)}): {', '.join(sorted(held_out))}")
     for key in ("scheme", "template_mode", "cap", "rate_max", "seed"):
         if hasattr(m, key):
             lines.append(f"- {key}: {getattr(m, key)}")

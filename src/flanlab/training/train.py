@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..console import err, log
+from ..console import log
 from ..errors import FlanlabError
 from ..runs import RunDir
 from . import checkpoint as ckpt
