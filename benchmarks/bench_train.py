@@ -181,7 +181,23 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     p.add_argument("--only", default="flanlab,trainer,trl")
     args = p.parse_args(argv)
+    # Trainer, TRL and progress bars write to stdout, some below Python: send fd 1 to stderr meanwhile,
+    # so that stdout carries exactly the one JSON line.
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            line = run_all(args)
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+    print(json.dumps(line, default=str), flush=True)
+    return line
 
+
+def run_all(args) -> dict:
     import torch
 
     from flanlab.mixtures.features import tokenize
@@ -201,8 +217,7 @@ def main(argv: list[str] | None = None) -> dict:
     results = {}
     for name in args.only.split(","):
         log(f"[bench_train] {name} ...")
-        with contextlib.redirect_stdout(sys.stderr):  # Trainer prints its logs; stdout is for the JSON line
-            r = runners[name](tmp / name)
+        r = runners[name](tmp / name)
         r["tokens_per_s"] = round(r["tokens"] / r["seconds"], 2)
         r["eval_loss"] = round(target_loss(r.pop("model"), eval_feats), 5)
         results[name] = r
@@ -217,7 +232,6 @@ def main(argv: list[str] | None = None) -> dict:
             "results": results,
             "ratios": {f"flanlab_vs_{k}": round(base / v["tokens_per_s"], 3) for k, v in results.items()
                        if k != "flanlab" and base}}
-    print(json.dumps(line, default=str))
     return line
 
 
