@@ -35,7 +35,8 @@ class EvalConfig(Config):
     limit: int | None = Field(None, ge=1, description="At most this many examples per task and split.")
     dev_limit: int | None = Field(200, ge=1, description="At most this many dev examples (template choice).")
     batch_size: int = Field(16, ge=1)
-    max_batch_tokens: int | None = Field(None, ge=1, description="Cap on padded tokens per scoring batch.")
+    max_batch_tokens: int | None = Field(None, ge=1, description="Cap on padded tokens per scoring batch "
+                                         "(default: 512 on CPU, where small batches are faster; none on GPU).")
     device: str | None = None
     dtype: str | None = Field(None, description="fp32, bf16, fp16 or auto (fp32 on CPU).")
     source: Literal["auto", "hub", "mirror", "bundled"] = "auto"

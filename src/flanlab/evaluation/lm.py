@@ -21,6 +21,7 @@ from .generation import DecodeOptions, GenRequest, Generation, cut_at_stop
 from .rank import OptionScore, RankRequest
 
 Progress = Callable[[int], None] | None
+CPU_BATCH_TOKENS = 512  # default cap on padded tokens per scoring batch on CPU (see HFLM)
 
 
 class LM(Protocol):
@@ -58,7 +59,10 @@ class HFLM:
     def __init__(self, model: Any, tokenizer: Any, kind: str, name: str = "model", *, batch_size: int = 16,
                  fingerprint: str = "", max_tokens: int | None = None, decode: DecodeOptions | None = None):
         self.model, self.tokenizer, self.kind, self.name = model, tokenizer, kind, name
-        self.batch_size, self.max_tokens = batch_size, max_tokens
+        # On CPU, small batches are faster (measured on 2 cores, SmolLM2-135M, PIQA: 512-token batches ~2x
+        # faster than 16 requests of ~200 tokens), so batches are capped by padded tokens there.
+        on_cpu = next(model.parameters()).device.type == "cpu"
+        self.batch_size, self.max_tokens = batch_size, max_tokens or (CPU_BATCH_TOKENS if on_cpu else None)
         self.decode = decode or DecodeOptions()
         self.fingerprint = fingerprint or f"{name}:{id(model)}"
         if tokenizer.pad_token_id is None:
@@ -66,11 +70,11 @@ class HFLM:
 
     @classmethod
     def load(cls, name: str, *, device: str | None = None, dtype: str | None = None, batch_size: int = 16,
-             decode: DecodeOptions | None = None) -> "HFLM":
+             decode: DecodeOptions | None = None, max_tokens: int | None = None) -> "HFLM":
         from ..models import resolve_model
 
         lm = resolve_model(name, device=device, dtype=dtype)
-        return cls(lm.model, lm.tokenizer, lm.kind, name, batch_size=batch_size,
+        return cls(lm.model, lm.tokenizer, lm.kind, name, batch_size=batch_size, max_tokens=max_tokens,
                    fingerprint=weights_fingerprint(lm.path, f"{name}:{dtype or 'auto'}"), decode=decode)
 
     @property
@@ -121,13 +125,14 @@ class LazyLM:
 
 
 def lazy_hflm(name: str, *, device: str | None = None, dtype: str | None = None, batch_size: int = 16,
-              decode: DecodeOptions | None = None) -> LazyLM:
+              decode: DecodeOptions | None = None, max_tokens: int | None = None) -> LazyLM:
     """`HFLM.load(name, ...)` on first use; the kind and fingerprint come from `models.resolve_path`."""
     from ..models import resolve_path
 
     ref = resolve_path(name)
     fp = weights_fingerprint(ref.path, f"{name}:{dtype or 'auto'}")
-    return LazyLM(name, lambda: HFLM.load(name, device=device, dtype=dtype, batch_size=batch_size, decode=decode),
+    return LazyLM(name, lambda: HFLM.load(name, device=device, dtype=dtype, batch_size=batch_size, decode=decode,
+                                          max_tokens=max_tokens),
                   ref.kind, fp)
 
 

@@ -97,7 +97,8 @@ def evaluate(cfg: EvalConfig, lm: Any = None, run: Any = None, cat: Any = None, 
     cells = plan(cfg, cat)
     if lm is None:
         decode = DecodeOptions(cfg.num_beams, cfg.do_sample, cfg.temperature, cfg.top_p, cfg.seed)
-        lm = lazy_hflm(cfg.model, device=cfg.device, dtype=cfg.dtype, batch_size=cfg.batch_size, decode=decode)
+        lm = lazy_hflm(cfg.model, device=cfg.device, dtype=cfg.dtype, batch_size=cfg.batch_size, decode=decode,
+                       max_tokens=cfg.max_batch_tokens)
     cache = CellCache(cfg.cache_dir or cache_dir() / "eval-cells", enabled=cfg.cache)
     summaries = []
     if run is not None:  # a resumed run directory: cells.jsonl is rewritten (finished cells come from the cache)
