@@ -14,8 +14,8 @@ Reported: examples/s of each (wall clock), `ratio` (flanlab / lm-eval), the same
 (`*_cpu_s_per_ex`, `ratio_cpu`: less sensitive to other jobs on a shared machine), whether every prediction is identical, the
 largest per-option log-likelihood difference, and for the first `--fp64` prompts each side's largest error
 against a float64 forward of the same model (which of two fp32 numbers is closer to the exact value). The order of the two alternates between repeats (`--repeats`)
-and the best time of each is kept (this machine is shared: timings are noisy). Defaults take ~7 min on
-2 busy CPU cores.
+and the best time of each is kept (this machine is shared: timings are noisy). Defaults: ~2 min on 2 quiet CPU
+cores (~7 min when the machine is busy).
 Data: the local Hub mirror (`--data-dir`, default /work/shared/data/hf); fp32 on CPU.
 """
 
