@@ -34,7 +34,8 @@ BUDGETS: dict[str, dict[str, Any]] = {
     "quick": {"steps": 4, "tokens": 1024, "limit": 5, "dev_limit": 2, "best_dev": False, "tasks": ["rte", "cb"]},
     "full": {"steps": 24, "tokens": 1024, "limit": 12, "dev_limit": 4, "best_dev": True, "tasks": None},
 }
-REAL_DATA_LIMIT = 100  # examples per NLI task with --data-dir unless --limit says otherwise
+REAL_DATA_LIMIT = 100
+DEMO_LR = 1e-3  # examples per NLI task with --data-dir unless --limit says otherwise
 
 
 def nli_eval_tasks(cat, source: str, data_dir: str | None) -> list[str]:
@@ -85,7 +86,10 @@ def demo_config(*, quick: bool, model: str, out: Path, data_dir: str | None, ste
     cfg = ExperimentConfig(
         name=out.name, runs_dir=str(out.parent), kind="heldout_sweep", models=[model], eval_clusters=["nli"],
         eval_tasks=tasks, baselines=False, mixture=mixture,
+        # lr 1e-3 (Adafactor, constant), not the paper's 3e-5: that was for a 137B model over 30k steps; at
+        # 3e-5 a 135M model moved by a few dozen steps changes no prediction at all (LOG.md, 2026-11-23).
         train={"steps": steps or b["steps"], "batch": {"tokens": b["tokens"], "micro_rows": 2},
+               "optim": {"lr": DEMO_LR},
                "checkpoint": {"every": 0}, "log_every": 1},
         eval={"source": eval_source, "data_dir": data_dir, "limit": b["limit"], "dev_limit": b["dev_limit"],
               "best_dev": b["best_dev"], "batch_size": 16},
