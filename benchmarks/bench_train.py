@@ -115,6 +115,11 @@ def run_trainer(path: Path, feats, args, out: Path) -> dict:
     model = AutoModelForCausalLM.from_pretrained(path, dtype="float32")
     trainer = Trainer(model=model, args=TrainingArguments(**_hf_common(args, out)), train_dataset=Dataset.from_list(rows),
                       data_collator=DataCollatorForSeq2Seq(tok, padding="longest", label_pad_token_id=-100))
+    return _timed_train(trainer, feats, out)
+
+
+def _timed_train(trainer, feats, out: Path) -> dict:
+    """Train a transformers/TRL trainer, timing only `train()`; save the model for the common yardstick."""
     t0 = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - t0
@@ -138,13 +143,7 @@ def run_trl(path: Path, feats, args, out: Path) -> dict:
     cfg = SFTConfig(**_hf_common(args, out), max_length=args.seq_len, packing=True, completion_only_loss=True,
                     bf16=False, fp16=False)
     trainer = SFTTrainer(model=model, args=cfg, train_dataset=Dataset.from_list(rows), processing_class=tok)
-    t0 = time.perf_counter()
-    trainer.train()
-    seconds = time.perf_counter() - t0
-    trainer.save_model(str(out / "model"))
-    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    return {"seconds": seconds, "tokens": sum(len(f.input_ids) for f in feats), "steps": trainer.state.global_step,
-            "last_loss": losses[-1] if losses else None, "model": out / "model"}
+    return _timed_train(trainer, feats, out)
 
 
 # -- the common yardstick ---------------------------------------------------------------------------------
