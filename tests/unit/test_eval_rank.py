@@ -77,6 +77,61 @@ def test_eager_attention_matches_sdpa(tiny_tok):
         assert [x.logprob for x in a] == pytest.approx([x.logprob for x in b], abs=1e-4)
 
 
+SHARED = ("Goal: keep a pet guinea pig. Solution:",
+          (" Provide the guinea pig with a cage full of paper strips.",
+           " Provide the guinea pig with a cage full of jeans material.",
+           " Provide the guinea pig with a cage",  # a strict prefix of the two above
+           " Provide the guinea pig with a cage full of paper strips.",  # a duplicate
+           " Let the dog out."))
+
+
+def _shared_request(repeat: int = 1) -> RankRequest:
+    return RankRequest(SHARED[0] * repeat, SHARED[1])
+
+
+def test_options_sharing_leading_tokens_match_brute_force(tiny_tok):
+    """Shared prefixes, a strict-prefix option and a duplicate each get their own brute-force score."""
+    from flanlab.testing import tiny_model
+
+    model = tiny_model("llama").eval()
+    enc = encode_requests(tiny_tok, "decoder", [_shared_request()], 2048)[0]
+    assert enc.options[2] == enc.options[0][:len(enc.options[2])] and enc.options[3] == enc.options[0]
+    reqs = [_shared_request(1 + i % 3) for i in range(5)] + _requests(4)  # shared and unshared rows in one batch
+    for impl in ("sdpa", "eager"):
+        model.config._attn_implementation = impl
+        got = score(model, tiny_tok, "decoder", reqs, batch_size=16)
+        for req, scores in zip(reqs, got):
+            for cont, s in zip(req.continuations, scores):
+                ref, n = brute_force(model, tiny_tok, "decoder", req.context, cont)
+                assert (s.n_tokens, s.n_chars) == (n, len(cont))
+                assert s.logprob == pytest.approx(ref, abs=1e-5), (impl, cont)
+        first = got[0]
+        assert first[3] == first[0]  # the duplicate is scored, and identically
+        assert first[2].logprob > first[0].logprob  # the prefix option lacks the extra (negative) terms
+
+
+def test_shared_prefixes_shrink_the_layout(tiny_tok):
+    """The forward actually sees one column per trie node, and the LM head fewer still (no leaves)."""
+    from flanlab.testing import tiny_model
+
+    model = tiny_model("llama").eval()
+    seen = []
+    model.register_forward_hook(lambda m, args, kwargs, out: seen.append(
+        (kwargs["input_ids"].shape[1], out.logits.shape[1])), with_kwargs=True)
+    req = _shared_request()
+    score(model, tiny_tok, "decoder", [req], batch_size=1)
+    enc = encode_requests(tiny_tok, "decoder", [req], 2048)[0]
+    unshared = len(enc.context) + sum(len(o) for o in enc.options)
+    # one body column per distinct non-empty option prefix; one head column per distinct proper prefix
+    # (the empty one is the prompt's last column): counted here without the trie
+    nodes = {tuple(o[:j]) for o in enc.options for j in range(1, len(o) + 1)}
+    predictors = {tuple(o[:j]) for o in enc.options for j in range(len(o))}
+    (width, head_cols), = seen
+    assert width == enc.length == len(enc.context) + len(nodes)
+    assert width < unshared - len(enc.options[3])  # more saved than the duplicate alone
+    assert head_cols == len(predictors) < sum(len(o) for o in enc.options)
+
+
 def test_whitespace_rule_moves_trailing_space_to_the_option(tiny_tok):
     ctx, opt = encode_pair(tiny_tok, "Answer: ", "yes")
     ctx2, opt2 = encode_pair(tiny_tok, "Answer:", " yes")

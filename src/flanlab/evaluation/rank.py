@@ -5,10 +5,14 @@
     scores[0][1].logprob, scores[0][1].n_tokens, scores[0][1].per_char
 
 How the work is shared (nothing is computed twice):
-- decoder-only: one row per prompt, laid out `[left pad | prompt | option 1 | option 2 | ...]`. A 4D mask
-  lets each option attend to the prompt and to its own earlier tokens only, and its position ids continue
-  the prompt's, so every option sees exactly what it would see alone, while the prompt is encoded once.
-  The LM head runs only on the columns that predict option tokens (`logits_to_keep`), not on the prompt.
+- decoder-only: one row per prompt, laid out `[left pad | prompt | trie nodes ...]`, where the trie is built
+  over the prompt's options (their in-context token ids), so leading tokens that options share get one
+  column: options "a b c", "a b d", "a" -> nodes a, b, c, d. A 4D mask lets a node attend to the prompt, its
+  ancestors and itself; its position id is len(prompt) + depth, so every token sees exactly what it would
+  see in a separate forward of prompt + option, while the prompt and each shared prefix are encoded once.
+  A node's log-probability is computed once, from its parent's column (the prompt's last column for a first
+  token); an option's score sums the nodes on its path. The LM head runs only on the prompt's last column
+  and the nodes that have children (`logits_to_keep`), not on the prompt or on leaves.
 - encoder-decoder: the encoder runs once per prompt; the decoder scores all its options in one batch
   against the shared encoder output.
 - requests are sorted by length (longest first) and batched, so padding is small; results come back in
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ..errors import FlanlabError
@@ -50,14 +55,71 @@ class OptionScore:
 
 
 @dataclass(frozen=True)
+class Trie:
+    """The options of one prompt as a token trie, one node per distinct (prefix, token).
+
+    Nodes are numbered internal first (nodes with children: the ones whose column predicts a token), then
+    leaves; a parent always comes before its children, so the layout's mask stays lower-triangular.
+    options [[5, 6, 7], [5, 6, 8], [5]] -> tokens [5, 6, 7, 8], parent [-1, 0, 1, 1], depth [0, 1, 2, 2],
+    paths [[0, 1, 2], [0, 1, 3], [0]], n_internal 2.
+    """
+    tokens: list[int]
+    parent: list[int]  # -1: the node's token is predicted by the prompt's last column
+    depth: list[int]  # 0 for an option's first token
+    paths: list[list[int]]  # per option (duplicates included), its nodes in token order
+    n_internal: int
+
+    @property
+    def ancestors(self) -> list[list[int]]:
+        """Per node: its ancestors and itself (the node columns it attends to)."""
+        out: list[list[int]] = []
+        for i, p in enumerate(self.parent):
+            out.append((out[p] if p >= 0 else []) + [i])  # parents come first, so out[p] exists
+        return out
+
+
+def build_trie(options: Sequence[Sequence[int]]) -> Trie:
+    """The token trie of one prompt's options (see `Trie`); identical options share one path."""
+    child: dict[tuple[int, int], int] = {}  # (parent node, token) -> node, in insertion order
+    tokens, parent, paths = [], [], []
+    for opt in options:
+        node, path = -1, []
+        for t in opt:
+            if (node, t) not in child:
+                child[node, t] = len(tokens)
+                tokens.append(t)
+                parent.append(node)
+            node = child[node, t]
+            path.append(node)
+        paths.append(path)
+    # internal nodes first: the columns the LM head must see are then one contiguous block after the prompt
+    internal = {p for p in parent if p >= 0}
+    order = sorted(range(len(tokens)), key=lambda i: (i not in internal, i))
+    new = {old: k for k, old in enumerate(order)}
+    par = [new[parent[i]] if parent[i] >= 0 else -1 for i in order]
+    depth: list[int] = []
+    for p in par:
+        depth.append(depth[p] + 1 if p >= 0 else 0)
+    return Trie([tokens[i] for i in order], par, depth, [[new[n] for n in path] for path in paths], len(internal))
+
+
+@dataclass(frozen=True)
 class Encoded:
     index: int
     context: list[int]
     options: list[list[int]]
+    shared: bool = True  # decoder layout, options share a trie; False: one decoder row per option (enc-dec)
+
+    @cached_property
+    def trie(self) -> Trie:
+        return build_trie(self.options)
 
     @property
     def length(self) -> int:
-        return len(self.context) + sum(len(o) for o in self.options)
+        """Columns this request needs: the prompt plus one per trie node (or per option token, unshared)."""
+        if not self.shared:
+            return len(self.context) + sum(len(o) for o in self.options)
+        return len(self.context) + len(self.trie.tokens)
 
 
 def encode_pair(tokenizer: Any, context: str, continuation: str, kind: str = "decoder") -> tuple[list[int], list[int]]:
@@ -109,7 +171,7 @@ def encode_requests(tokenizer: Any, kind: str, requests: Sequence[RankRequest], 
             ctx = ctx[-(max_length - longest):]  # keep the end of the prompt, where the question is
         elif kind == "encoder-decoder" and len(ctx) > max_length:
             ctx = ctx[-max_length:]
-        out.append(Encoded(i, ctx, opts))
+        out.append(Encoded(i, ctx, opts, shared=kind == "decoder"))
     return out
 
 
@@ -161,58 +223,48 @@ def _device(model: Any):
 
 
 def _layout(batch: list[Encoded], pad_id: int):
-    """Row tensors for the packed decoder layout: ids, positions, segment ids, and which columns to score.
+    """Row tensors for the packed decoder layout: ids, positions, the (B, T, T) bool mask, the kept columns,
+    and the tokens to score.
 
-    segment: -1 pad, 0 prompt, k+1 option k. `targets` lists (row, column of the predicting logit, token id,
-    request-local option index) for every option token.
+    Columns: `[left pad | prompt | trie nodes | right pad]`, the prompts right-aligned at `width_ctx`.
+    `targets` lists (row, column of the predicting logit, token id) for every trie node, in node order.
     """
     import torch
 
     width_ctx = max(len(e.context) for e in batch)
-    width = width_ctx + max(sum(len(o) for o in e.options) for e in batch)
+    width = width_ctx + max(len(e.trie.tokens) for e in batch)
     ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
     pos = torch.zeros((len(batch), width), dtype=torch.long)
-    seg = torch.full((len(batch), width), -1, dtype=torch.long)
-    rows, cols, toks, opt_of = [], [], [], []
+    allowed = torch.eye(width, dtype=torch.bool).repeat(len(batch), 1, 1)  # pads see themselves: no empty row
+    rows, cols, toks = [], [], []
     for r, e in enumerate(batch):
-        n = len(e.context)
-        start = width_ctx - n
+        n, trie = len(e.context), e.trie
+        start, m = width_ctx - n, len(trie.tokens)
         ids[r, start:width_ctx] = torch.tensor(e.context)
         pos[r, start:width_ctx] = torch.arange(n)
-        seg[r, start:width_ctx] = 0
-        col = width_ctx
-        for k, opt in enumerate(e.options):
-            m = len(opt)
-            ids[r, col:col + m] = torch.tensor(opt)
-            pos[r, col:col + m] = torch.arange(n, n + m)
-            seg[r, col:col + m] = k + 1
-            # token j of the option is predicted by the column before it; token 0 by the prompt's last column
-            pred_cols = [width_ctx - 1] + list(range(col, col + m - 1))
-            rows += [r] * m
-            cols += pred_cols
-            toks += opt
-            opt_of += [k] * m
-            col += m
-    return ids, pos, seg, width_ctx, (rows, cols, toks, opt_of)
+        allowed[r, start:width_ctx, start:width_ctx] = torch.ones(n, n, dtype=torch.bool).tril()
+        ids[r, width_ctx:width_ctx + m] = torch.tensor(trie.tokens)
+        pos[r, width_ctx:width_ctx + m] = n + torch.tensor(trie.depth)
+        allowed[r, width_ctx:width_ctx + m, start:width_ctx] = True  # every node sees the whole prompt
+        anc = trie.ancestors
+        allowed[r, [width_ctx + i for i, a in enumerate(anc) for _ in a], [width_ctx + j for a in anc for j in a]] = True
+        rows += [r] * m
+        cols += [width_ctx + p if p >= 0 else width_ctx - 1 for p in trie.parent]
+        toks += trie.tokens
+    # the head sees the prompt's last column and the internal nodes (numbered first), never the leaves
+    keep = torch.arange(width_ctx - 1, width_ctx + max(e.trie.n_internal for e in batch))
+    return ids, pos, allowed[:, None], keep, (rows, cols, toks)
 
 
-def _packed_mask(seg, dtype_float, additive: bool):
-    """(B, 1, T, T) mask: prompt tokens see earlier prompt tokens; an option sees the prompt and itself."""
+def _additive(allowed, dtype_float):
+    """Eager attention adds the mask to the scores: 0 where allowed, the dtype's minimum elsewhere."""
     import torch
 
-    t = seg.shape[1]
-    causal = torch.ones(t, t, dtype=torch.bool).tril()
-    q, k = seg[:, :, None], seg[:, None, :]
-    allowed = causal & (((k == 0) & (q >= 0)) | ((k == q) & (q > 0)))
-    allowed |= torch.eye(t, dtype=torch.bool) & (q == -1)  # pads see themselves: no all-masked softmax row
-    allowed = allowed[:, None]
-    if not additive:
-        return allowed
     return torch.zeros(allowed.shape, dtype=dtype_float).masked_fill(~allowed, torch.finfo(dtype_float).min)
 
 
-def _collect(logits, rows, cols, toks, opt_of, batch: list[Encoded]) -> list[list[tuple[float, int, bool]]]:
-    """Per option: (summed log-probability, token count, greedy) from the kept logits."""
+def _token_logprobs(logits, rows, cols, toks) -> tuple[list[float], list[bool]]:
+    """Log-probability of each (row, column, token) target, and whether the token is the argmax there."""
     import torch
 
     dev = logits.device
@@ -221,27 +273,35 @@ def _collect(logits, rows, cols, toks, opt_of, batch: list[Encoded]) -> list[lis
         sel = sel.float()  # reduce in fp32 at least; fp32/fp64 models keep their own precision
     tok = torch.tensor(toks, device=dev)
     lp = sel.gather(1, tok[:, None]).squeeze(1) - torch.logsumexp(sel, dim=-1)
-    greedy = sel.argmax(-1) == tok
-    out = [[[0.0, 0, True] for _ in e.options] for e in batch]
-    for r, k, v, g in zip(rows, opt_of, lp.tolist(), greedy.tolist()):
-        acc = out[r][k]
-        acc[0] += v
-        acc[1] += 1
-        acc[2] = acc[2] and g
-    return [[(a[0], a[1], a[2]) for a in row] for row in out]
+    return lp.tolist(), (sel.argmax(-1) == tok).tolist()
+
+
+def _sum_paths(lp: list[float], greedy: list[bool], paths: list[list[int]]) -> list[tuple[float, int, bool]]:
+    """Per option: (summed log-probability, token count, greedy) over its nodes, in token order."""
+    out = []
+    for path in paths:
+        total = 0.0
+        for i in path:
+            total += lp[i]
+        out.append((total, len(path), all(greedy[i] for i in path)))
+    return out
 
 
 def _decoder_batch(model: Any, tokenizer: Any, batch: list[Encoded]):
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    ids, pos, seg, width_ctx, (rows, cols, toks, opt_of) = _layout(batch, pad)
+    ids, pos, allowed, keep, (rows, cols, toks) = _layout(batch, pad)
     impl = getattr(model.config, "_attn_implementation", "sdpa") or "sdpa"
-    dtype = next(model.parameters()).dtype
-    mask = _packed_mask(seg, dtype, additive=(impl == "eager"))
+    mask = _additive(allowed, next(model.parameters()).dtype) if impl == "eager" else allowed
     dev = _device(model)
-    first = width_ctx - 1  # the first column whose logits we need
     out = model(input_ids=ids.to(dev), attention_mask=mask.to(dev), position_ids=pos.to(dev), use_cache=False,
-                logits_to_keep=ids.shape[1] - first)
-    return _collect(out.logits, rows, [c - first for c in cols], toks, opt_of, batch)
+                logits_to_keep=keep.to(dev))
+    lp, greedy = _token_logprobs(out.logits, rows, [c - int(keep[0]) for c in cols], toks)
+    result, at = [], 0
+    for e in batch:
+        m = len(e.trie.tokens)
+        result.append(_sum_paths(lp[at:at + m], greedy[at:at + m], e.trie.paths))
+        at += m
+    return result
 
 
 def _encoder_decoder_batch(model: Any, tokenizer: Any, batch: list[Encoded]):
@@ -264,10 +324,14 @@ def _encoder_decoder_batch(model: Any, tokenizer: Any, batch: list[Encoded]):
     rows = [i for i, o in enumerate(opts) for _ in o]
     cols = [j for o in opts for j in range(len(o))]
     toks = [t for o in opts for t in o]
-    flat = _collect(out.logits, rows, cols, toks, [0] * len(rows), [Encoded(i, [], [o]) for i, o in enumerate(opts)])
+    lp, greedy = _token_logprobs(out.logits, rows, cols, toks)
+    flat, at = [], 0
+    for o in opts:  # the flat targets are option after option, so each option's path is a range
+        flat.append(_sum_paths(lp, greedy, [list(range(at, at + len(o)))])[0])
+        at += len(o)
     result: list[list[tuple[float, int, bool]]] = [[] for _ in batch]
     for r, s in zip(owner, flat):
-        result[r].append(s[0])
+        result[r].append(s)
     return result
 
 
