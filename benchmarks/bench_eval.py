@@ -3,6 +3,7 @@
     pip install lm-eval                                   # benchmark-only dependency
     python benchmarks/bench_eval.py                       # SmolLM2-135M + a tiny model, RTE and PIQA, --limit 32
     python benchmarks/bench_eval.py --limit 277 --tasks rte   # the whole RTE validation split (~3 min per side)
+    python benchmarks/bench_eval.py --models tiny --tasks piqa --limit 8   # correctness smoke run (seconds)
 
 Prints ONE JSON line. For each (model, task): the catalogue task's template 01 is exported with
 `flanlab eval export-lm-eval`'s code (the exact prompts flanlab scores, EOS join, target_delimiter ""), then
@@ -16,6 +17,24 @@ largest per-option log-likelihood difference, and for the first `--fp64` prompts
 against a float64 forward of the same model (which of two fp32 numbers is closer to the exact value). The order of the two alternates between repeats (`--repeats`)
 and the best time of each is kept (this machine is shared: timings are noisy). Defaults: ~2 min on 2 quiet CPU
 cores (~7 min when the machine is busy).
+
+What bounds the speed-up (decoder-only models; counted from the tokens of the scored prompts, padding
+excluded on both sides, attention's quadratic term ignored):
+- `work_ratio`: model FLOPs of lm-eval's computation / ours. Body FLOPs per token = 2 x non-embedding
+  parameters, head FLOPs per token = 2 x vocab x hidden (both read off the model object). lm-eval (0.4.x
+  `HFLM._loglikelihood_tokens`) runs one forward per (context, continuation) over context + continuation
+  minus its last token, with the LM head on every position; its `Collator(group_by="contexts")` groups
+  requests whose context + continuation[:-1] are identical into one forward (one-token continuations of
+  the same context, and more generally continuations differing only in their last token). Ours: the body
+  over prompt + trie nodes once per prompt, the head on the prompt's last column + the trie's internal
+  nodes. The token counts are in `lm_eval_body_tokens`, `lm_eval_head_tokens`, `flanlab_body_tokens`,
+  `flanlab_head_tokens`.
+- `efficiency_ratio` = ratio / work_ratio: ours vs lm-eval per FLOP (above 1: ours also runs faster per FLOP;
+  below 1: the saved work is partly spent on masks, padding and per-batch overhead).
+- `lm_eval_self_diff` (`--lm-eval-self-check`, on by default): the largest per-option log-likelihood
+  difference of lm-eval at batch size 1 against lm-eval at its batch size (a second, untimed run): how
+  much lm-eval's own fp32 numbers move with its batching, the scale to read `max_loglik_diff` against
+  (flanlab's scores do not depend on the batch size: tested).
 Data: the local Hub mirror (`--data-dir`, default /work/shared/data/hf); fp32 on CPU.
 """
 
@@ -60,6 +79,7 @@ def run_flanlab(lm, cat, task, args) -> tuple[float, dict[str, list[float]]]:
     _, records = run_cell(Cell(task, "01", "test", 0, "natural"), cfg, cat, lm)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     run_flanlab.options = {r["prompt"]: r["options"] for r in records}
+    run_flanlab.continuations = {r["prompt"]: r["continuations"] for r in records}
     return (wall, cpu), {r["prompt"]: r["loglik"] for r in records}
 
 
@@ -93,6 +113,55 @@ def fp64_errors(model, tok, scores: dict[str, dict[str, list[float]]], n: int, d
     return {"fp64_prompts": n, "flanlab_max_err_vs_fp64": worst["flanlab"], "lm_eval_max_err_vs_fp64": worst["lm_eval"]}
 
 
+def flops_per_token(model) -> tuple[int, int]:
+    """(body, head) FLOPs per token: 2 x non-embedding parameters, 2 x vocab x hidden."""
+    emb = model.get_input_embeddings().weight
+    head = model.get_output_embeddings().weight
+    total = sum(p.numel() for p in model.parameters())  # a tied head is one parameter: counted once
+    body = total - emb.numel() - (0 if head is emb else head.numel())
+    return 2 * body, 2 * head.shape[0] * head.shape[1]
+
+
+def work_tokens(tok, continuations: dict[str, list[str]], max_length: int) -> dict[str, int]:
+    """Body and head token counts of lm-eval's computation and of ours, for the same prompts.
+
+    lm-eval: one forward per group of requests with equal context + continuation[:-1] (its Collator,
+    group_by="contexts"), over that many tokens, the head on every one. Ours: prompt + trie nodes through the
+    body, the head on the prompt's last column and the internal trie nodes.
+    """
+    from flanlab.evaluation.rank import RankRequest, encode_pair, encode_requests
+
+    groups: set[tuple[int, ...]] = set()
+    ours = {"flanlab_body_tokens": 0, "flanlab_head_tokens": 0}
+    for prompt, conts in continuations.items():
+        for cont in conts:
+            ctx, opt = encode_pair(tok, prompt, cont)
+            groups.add(tuple(ctx + opt[:-1]))
+        enc = encode_requests(tok, "decoder", [RankRequest(prompt, tuple(conts))], max_length)[0]
+        ours["flanlab_body_tokens"] += enc.length
+        ours["flanlab_head_tokens"] += 1 + enc.trie.n_internal
+    lm = sum(len(g) for g in groups)
+    return {"lm_eval_forwards": len(groups), "lm_eval_body_tokens": lm, "lm_eval_head_tokens": lm, **ours}
+
+
+def work_ratio(model, tok, continuations: dict[str, list[str]]) -> dict:
+    """`work_ratio` (lm-eval FLOPs / ours) and the token counts behind it; see the module docstring."""
+    from flanlab.evaluation.rank import model_max_length
+
+    body, head = flops_per_token(model)
+    n = work_tokens(tok, continuations, model_max_length(model, tok))
+    lm = body * n["lm_eval_body_tokens"] + head * n["lm_eval_head_tokens"]
+    ours = body * n["flanlab_body_tokens"] + head * n["flanlab_head_tokens"]
+    return {**n, "body_flops_per_token": body, "head_flops_per_token": head, "work_ratio": round(lm / ours, 3)}
+
+
+def self_diff(a: dict[str, list[float]], b: dict[str, list[float]]) -> float | None:
+    """Largest per-option |a - b| over the prompts both scored (None when they scored different prompts)."""
+    if set(a) != set(b):
+        return None
+    return max(abs(x - y) for p in a for x, y in zip(a[p], b[p]))
+
+
 def bench_one(label: str, model, tok, kind: str, task_name: str, args, tmp: Path) -> dict:
     from flanlab.evaluation.export_lm_eval import export
     from flanlab.evaluation.lm import HFLM
@@ -121,6 +190,12 @@ def bench_one(label: str, model, tok, kind: str, task_name: str, args, tmp: Path
            "ratio": round(best["lm_eval"] / best["flanlab"], 3),
            "lm_eval_cpu_s_per_ex": round(best_cpu["lm_eval"] / n, 3), "flanlab_cpu_s_per_ex": round(best_cpu["flanlab"] / n, 3),
            "ratio_cpu": round(best_cpu["lm_eval"] / best_cpu["flanlab"], 3), **compare(scores["flanlab"], scores["lm_eval"])}
+    if kind == "decoder":  # lm-eval's seq2seq path neither groups nor shares: a different count
+        row.update(work_ratio(model, tok, run_flanlab.continuations))
+        row["efficiency_ratio"] = round(row["ratio"] / row["work_ratio"], 3)
+    if args.lm_eval_self_check and args.lm_eval_batch_size != 1:  # untimed: only the numbers matter
+        _, at_one = run_lm_eval(model, tok, out, f"flanlab_{task_name}_01", 1)
+        row["lm_eval_self_diff"] = self_diff(at_one, scores["lm_eval"])
     if args.fp64 and row.get("same_prompts"):
         row.update(fp64_errors(model, tok, {**scores, "flanlab_options": run_flanlab.options}, args.fp64))
     print(json.dumps(row), file=sys.stderr)
@@ -137,6 +212,8 @@ def main() -> None:
     ap.add_argument("--flanlab-batch-size", type=int, default=16)
     ap.add_argument("--repeats", type=int, default=1, help="alternate the order and keep the best time")
     ap.add_argument("--fp64", type=int, default=4, help="prompts checked against a float64 forward (0: none)")
+    ap.add_argument("--lm-eval-self-check", action=argparse.BooleanOptionalAction, default=True,
+                    help="also run lm-eval at batch size 1 (untimed) and report lm_eval_self_diff")
     args = ap.parse_args()
     try:
         import lm_eval  # noqa: F401
