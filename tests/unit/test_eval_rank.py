@@ -89,6 +89,14 @@ def _shared_request(repeat: int = 1) -> RankRequest:
     return RankRequest(SHARED[0] * repeat, SHARED[1])
 
 
+def _brute_greedy(model, tok, context: str, continuation: str) -> bool:
+    """Whether every option token is the argmax of a separate full forward of prompt + option."""
+    ctx, opt = encode_pair(tok, context, continuation)
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor([ctx + opt])).logits[0]
+    return all(logits[len(ctx) - 1 + j].argmax().item() == t for j, t in enumerate(opt))
+
+
 def test_options_sharing_leading_tokens_match_brute_force(tiny_tok):
     """Shared prefixes, a strict-prefix option and a duplicate each get their own brute-force score."""
     from flanlab.testing import tiny_model
@@ -105,6 +113,7 @@ def test_options_sharing_leading_tokens_match_brute_force(tiny_tok):
                 ref, n = brute_force(model, tiny_tok, "decoder", req.context, cont)
                 assert (s.n_tokens, s.n_chars) == (n, len(cont))
                 assert s.logprob == pytest.approx(ref, abs=1e-5), (impl, cont)
+                assert s.greedy == _brute_greedy(model, tiny_tok, req.context, cont)
         first = got[0]
         assert first[3] == first[0]  # the duplicate is scored, and identically
         assert first[2].logprob > first[0].logprob  # the prefix option lacks the extra (negative) terms

@@ -223,11 +223,12 @@ def _device(model: Any):
 
 
 def _layout(batch: list[Encoded], pad_id: int):
-    """Row tensors for the packed decoder layout: ids, positions, the (B, T, T) bool mask, the kept columns,
-    and the tokens to score.
+    """Row tensors for the packed decoder layout: ids, positions, the (B, 1, T, T) bool mask, the columns the
+    LM head keeps, and the targets.
 
     Columns: `[left pad | prompt | trie nodes | right pad]`, the prompts right-aligned at `width_ctx`.
-    `targets` lists (row, column of the predicting logit, token id) for every trie node, in node order.
+    The targets (rows, cols, toks) hold (row, column of the predicting logit, token id) for every trie node,
+    row after row, in node order.
     """
     import torch
 
