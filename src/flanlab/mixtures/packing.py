@@ -17,7 +17,10 @@ given (`masking_utils._preprocess_mask_arguments`); eager attention *adds* it to
 would be added as 0/1, silently wrong), while sdpa accepts bool or additive float, so float serves both.
 `mask="position_ids"` instead passes no mask and lets transformers derive the same blocks from the
 restarting position ids (sdpa/eager/flash-varlen); both forms are proven equal to unpacked runs by
-tests/unit/test_features_packing.py. Either way: call the model with use_cache=False.
+tests/unit/test_features_packing.py. `mask="segments"` builds no mask at all: a `Segments` index for
+`packed_attention`, which runs attention per packed example (the trainer's default: a mask over the
+whole row computes every example against every other and throws the result away). Whatever the form:
+call the model with use_cache=False.
 
 Without packing (`packed=False` rows, or encoder-decoder models) `collate` pads to the longest example in
 the batch, never to the maximum length.
@@ -218,7 +221,8 @@ def collate(rows: list[dict[str, Any]], kind: str = "decoder", *, pad_id: int = 
 
     Packed decoder rows: input_ids, labels, position_ids and (mask="4d") a block-diagonal causal
     `attention_mask` of `dtype` (match the model's dtype), or (mask="position_ids") none, letting
-    transformers derive the blocks from position_ids. Unpacked rows are right-padded to the longest row:
+    transformers derive the blocks from position_ids, or (mask="segments") `segments`, the per-example
+    index of `packed_attention` (the model must be switched with `use_segment_attention`). Unpacked rows are right-padded to the longest row:
     input_ids, attention_mask (2-D), labels; encoder-decoder rows also pad labels with -100.
     """
     import torch
@@ -233,8 +237,12 @@ def collate(rows: list[dict[str, Any]], kind: str = "decoder", *, pad_id: int = 
         batch = {k: torch.as_tensor(np.stack([r[k] for r in rows])) for k in ("input_ids", "labels", "position_ids")}
         if mask == "4d":
             batch["attention_mask"] = block_causal_mask(np.stack([r["segment_ids"] for r in rows]), dtype)
+        elif mask == "segments":
+            from .packed_attention import Segments
+
+            batch["segments"] = Segments.from_segment_ids(np.stack([r["segment_ids"] for r in rows]))
         elif mask != "position_ids":
-            raise FlanlabError(f"unknown mask form {mask!r}; known: 4d, position_ids")
+            raise FlanlabError(f"unknown mask form {mask!r}; known: 4d, segments, position_ids")
         return batch
     return _pad_batch(rows, kind, pad_id)
 

@@ -81,6 +81,10 @@ class TrainConfig(Config):
     loss: Literal["auto", "targets", "full"] = Field(
         "auto", description="targets: project only target positions through the LM head (faster, same loss); "
         "full: the model's logits everywhere; auto: targets where the model allows it.")
+    attention: Literal["auto", "segments", "mask"] = Field(
+        "auto", description="How packed examples are kept apart. segments: attention runs per packed example "
+        "(no mask, only the diagonal blocks are computed; flanlab.mixtures.packed_attention); mask: a "
+        "block-diagonal 4-D mask over the whole row; auto: segments where the model supports it.")
     mixture: MixtureConfig = Field(default_factory=MixtureConfig)
     optim: OptimConfig = Field(default_factory=OptimConfig)
     batch: BatchConfig = Field(default_factory=BatchConfig)

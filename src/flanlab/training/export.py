@@ -24,9 +24,12 @@ def export_model(s) -> Path | None:
     """Save the trained model of session `s`; every process must call this (state gathering is collective)."""
     from .modeling import hf_model, is_prompt_learning
 
+    from ..mixtures.packed_attention import restore_attention
+
     acc = s.accelerator
     acc.wait_for_everyone()
     model = s.model
+    restore_attention(model)  # the saved config names the model's own attention, not flanlab's
     method = s.cfg.tuning.method
     state_dict = None
     if method == "full":  # gathered, so that FSDP / ZeRO-3 shards come back whole

@@ -103,19 +103,21 @@ class LossModule(torch.nn.Module):
             raise FlanlabError("loss=targets needs a decoder-only model with a plain LM head; use loss=full")
         self.model, self.kind, self.targets_only = model, kind, targets_only
 
-    def forward(self, input_ids, labels, attention_mask=None, position_ids=None):
+    def forward(self, input_ids, labels, attention_mask=None, position_ids=None, segments=None):
         if self.kind == "encoder-decoder":
             return self._seq2seq(input_ids, labels, attention_mask)
+        # segments: packed rows with per-example attention (mixtures.packed_attention), no mask needed
+        extra = {"flanlab_segments": segments} if segments is not None else {}
         # HF convention: labels are aligned with input_ids; position t predicts token t+1.
         targets = labels[:, 1:]
         keep = targets != IGNORE
         if self.targets_only:
             hf = hf_model(self.model)
             out = hf.base_model(input_ids=input_ids, attention_mask=attention_mask,
-                                position_ids=position_ids, use_cache=False)
+                                position_ids=position_ids, use_cache=False, **extra)
             logits = hf.get_output_embeddings()(out.last_hidden_state[:, :-1][keep])
         else:
-            kw = {"position_ids": position_ids} if position_ids is not None else {}
+            kw = {"position_ids": position_ids, **extra} if position_ids is not None else {}
             logits = self.model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False, **kw).logits
             logits = logits[:, -input_ids.shape[1]:]  # prompt tuning prepends its virtual tokens
             logits = logits[:, :-1][keep]

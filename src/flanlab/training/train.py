@@ -48,6 +48,7 @@ class Session:
     scheduler: Any
     mix: Any
     state: ckpt.TrainState
+    mask_form: str = "4d"  # packed rows: "segments" (packed_attention) or "4d" (block-diagonal mask)
     timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
     last_loss: float | None = None
 
@@ -125,6 +126,21 @@ def choose_loss(cfg: TrainConfig, model, kind: str) -> bool:
     return cfg.loss == "targets"
 
 
+def choose_attention(cfg: TrainConfig, model, kind: str) -> str:
+    """How packed rows keep examples apart: "segments" (per-example attention) or "4d" (a block mask)."""
+    from ..mixtures.packed_attention import use_segment_attention
+    from .modeling import is_prompt_learning
+
+    if cfg.attention == "mask" or kind != "decoder" or not cfg.mixture.packing or is_prompt_learning(model):
+        return "4d"
+    if use_segment_attention(model):
+        return "segments"
+    if cfg.attention == "segments":
+        raise FlanlabError(f"attention=segments: model {cfg.model!r} does not dispatch attention through "
+                           "transformers' attention interface; use attention=mask")
+    return "4d"
+
+
 def setup(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mixture: Any = None) -> Session:
     from accelerate.utils import set_seed
 
@@ -146,6 +162,7 @@ def setup(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mi
     model = apply_tuning(model, kind, cfg.tuning)
     model.train()
     module = LossModule(model, kind, targets_only=choose_loss(cfg, model, kind))
+    mask_form = choose_attention(cfg, model, kind)
     optimizer = build_optimizer(module, cfg.optim.name, cfg.lr, cfg.weight_decay, cfg.optim.betas, cfg.optim.eps,
                                 cfg.optim.fused)
     scheduler = build_scheduler(optimizer, cfg.optim.schedule, cfg.optim.warmup_steps, cfg.steps,
@@ -154,7 +171,7 @@ def setup(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mi
     module, optimizer = accelerator.prepare(module, optimizer)
     accelerator.register_for_checkpointing(scheduler)
     s = Session(cfg, accelerator, path, run, module, tokenizer, kind, optimizer, scheduler, mix,
-                ckpt.TrainState())
+                ckpt.TrainState(), mask_form=mask_form)
     if resume and (last := ckpt.latest_checkpoint(path)) is not None:
         s.state = ckpt.load_checkpoint(accelerator, last)
         trim_metrics(path / METRICS, s.state.step, accelerator.is_main_process)
@@ -216,7 +233,7 @@ def steps_from(s: Session) -> Iterator[data.StepBatch]:
 def collate(s: Session, rows: list[dict[str, Any]]) -> dict[str, Any]:
     from ..mixtures.packing import collate as mixture_collate
 
-    batch = mixture_collate(rows, s.kind, pad_id=s.tokenizer.pad_token_id)
+    batch = mixture_collate(rows, s.kind, pad_id=s.tokenizer.pad_token_id, mask=s.mask_form)
     return {k: v.to(s.accelerator.device) for k, v in batch.items()}
 
 
