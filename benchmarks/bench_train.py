@@ -4,9 +4,12 @@
     python benchmarks/bench_train.py --model smollm2-135m-instruct --examples 64 --eval-examples 32
 
 The same model, the same examples (rendered FLAN prompts from the bundled samples, tokenized once by
-flanlab's `features.tokenize`, so all three see identical token ids), one epoch each, 512-token rows,
-4 rows per optimizer step, AdamW at the same constant learning rate, no clipping, loss on targets only,
-fp32. Prints one JSON line: non-padding tokens/s of each, the ratios, each run's last logged loss, the
+flanlab's `features.tokenize`, so all three see identical token ids), one epoch each, AdamW at the same
+constant learning rate, no clipping, loss on targets only, fp32. flanlab and TRL pack into 512-token rows,
+4 rows per optimizer step; the unpacked Trainer takes as many examples per step as a packed step holds on
+average (`--trainer-batch`; 0 = matched), so all three make about the same number of optimizer updates
+and their final losses are comparable (with the Trainer at batch 4 it would make ~3x more updates).
+Prints one JSON line: non-padding tokens/s of each, the ratios, each run's last logged loss, the
 mean target loss of each trained model on the same examples (same evaluation code for all three), and
 where flanlab's time goes (data, forward, backward, optimizer). TRL is a benchmark-only dependency
 (`pip install trl`).
@@ -71,21 +74,33 @@ class OnceMixture:
 
 # -- the three trainers -----------------------------------------------------------------------------------
 
-def run_flanlab(path: Path, pairs, args, out: Path) -> dict:
+def mixture_config(pairs, args):
     from flanlab.mixtures.config import MixtureConfig
+
+    return MixtureConfig(max_input_len=args.max_input_len, max_target_len=args.max_target_len, seq_len=args.seq_len,
+                         pack_window=len(pairs))
+
+
+def packed_steps(path: Path, pairs, args) -> int:
+    """Optimizer steps flanlab takes over the examples: packed rows, `args.rows` rows' worth of tokens each."""
+    from transformers import AutoTokenizer
+
     from flanlab.training import data
+
+    tok = AutoTokenizer.from_pretrained(path)
+    mcfg = mixture_config(pairs, args)
+    rows = data.rows_from(data.feature_stream(OnceMixture(pairs), tok, "decoder", mcfg, 0), packed=True,
+                          seq_len=args.seq_len, pad_id=tok.pad_token_id or 0, window=len(pairs), cursor=data.Cursor())
+    return sum(1 for _ in data.step_batches(rows, args.rows * args.seq_len, "decoder"))
+
+
+def run_flanlab(path: Path, pairs, args, out: Path) -> dict:
     from flanlab.training.config import TrainConfig
     from flanlab.training.train import train
 
-    mcfg = MixtureConfig(max_input_len=args.max_input_len, max_target_len=args.max_target_len, seq_len=args.seq_len,
-                         pack_window=len(pairs))
-    from transformers import AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(path)
-    rows = data.rows_from(data.feature_stream(OnceMixture(pairs), tok, "decoder", mcfg, 0), packed=True,
-                          seq_len=args.seq_len, pad_id=tok.pad_token_id or 0, window=len(pairs), cursor=data.Cursor())
-    steps = sum(1 for _ in data.step_batches(rows, args.rows * args.seq_len, "decoder"))
-    cfg = TrainConfig(model=str(path), out=str(out), device="cpu", steps=steps, seed=args.seed,
+    mcfg = mixture_config(pairs, args)
+    steps = packed_steps(path, pairs, args)
+    cfg = TrainConfig(model=str(path), out=str(out), device="cpu", steps=steps, seed=args.seed, attention=args.attention,
                       optim={"name": "adamw", "lr": args.lr}, checkpoint={"every": 0},
                       batch={"tokens": args.rows * args.seq_len, "micro_rows": args.rows},
                       mixture=mcfg.model_dump())
@@ -96,8 +111,8 @@ def run_flanlab(path: Path, pairs, args, out: Path) -> dict:
             "time_split": summary["time_split"], "phase_seconds": summary["seconds"]}
 
 
-def _hf_common(args, out: Path) -> dict:
-    return dict(output_dir=str(out), per_device_train_batch_size=args.rows, num_train_epochs=1,
+def _hf_common(args, out: Path, rows: int | None = None) -> dict:
+    return dict(output_dir=str(out), per_device_train_batch_size=rows or args.rows, num_train_epochs=1,
                 learning_rate=args.lr, lr_scheduler_type="constant", optim="adamw_torch", weight_decay=0.0,
                 max_grad_norm=0.0, logging_steps=1, save_strategy="no", report_to=[], use_cpu=True,
                 dataloader_num_workers=0, seed=args.seed, disable_tqdm=True)
@@ -113,7 +128,8 @@ def run_trainer(path: Path, feats, args, out: Path) -> dict:
     rows = [{"input_ids": f.input_ids, "attention_mask": [1] * len(f.input_ids),
              "labels": [-100] * f.n_prompt + f.input_ids[f.n_prompt:]} for f in feats]
     model = AutoModelForCausalLM.from_pretrained(path, dtype="float32")
-    trainer = Trainer(model=model, args=TrainingArguments(**_hf_common(args, out)), train_dataset=Dataset.from_list(rows),
+    trainer = Trainer(model=model, args=TrainingArguments(**_hf_common(args, out, args.trainer_batch)),
+                      train_dataset=Dataset.from_list(rows),
                       data_collator=DataCollatorForSeq2Seq(tok, padding="longest", label_pad_token_id=-100))
     return _timed_train(trainer, feats, out)
 
@@ -179,6 +195,10 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     p.add_argument("--only", default="flanlab,trainer,trl")
+    p.add_argument("--trainer-batch", type=int, default=0,
+                   help="examples per step of the unpacked Trainer; 0: as many as one flanlab step holds on "
+                        "average (same number of optimizer updates, so final losses are comparable)")
+    p.add_argument("--attention", default="auto", help="flanlab's packed attention: auto, segments, mask")
     args = p.parse_args(argv)
     # Trainer, TRL and progress bars write to stdout, some below Python: send fd 1 to stderr meanwhile,
     # so that stdout carries exactly the one JSON line.
@@ -211,6 +231,8 @@ def run_all(args) -> dict:
     pairs = load_examples(args.examples, args.seed)
     feats = tokenize(pairs, tok, kind="decoder", max_input_len=args.max_input_len, max_target_len=args.max_target_len)
     eval_feats = feats[:args.eval_examples]
+    steps = packed_steps(path, pairs, args)
+    args.trainer_batch = args.trainer_batch or max(1, round(len(pairs) / steps))
     runners = {"flanlab": lambda o: run_flanlab(path, pairs, args, o), "trainer": lambda o: run_trainer(path, feats, args, o),
                "trl": lambda o: run_trl(path, feats, args, o)}
     results = {}
@@ -226,7 +248,9 @@ def run_all(args) -> dict:
     line = {"bench": "train", "model": args.model, "examples": len(pairs), "seq_len": args.seq_len,
             "rows_per_step": args.rows, "threads": torch.get_num_threads(),
             "tokens": sum(len(f.input_ids) for f in feats), "target_tokens": sum(len(f.input_ids) - f.n_prompt for f in feats),
-            "padding_efficiency_unpacked": _padding_efficiency(feats, args.rows),
+            "packed_steps": steps, "trainer_batch": args.trainer_batch,
+            "padding_efficiency_unpacked": _padding_efficiency(feats, args.trainer_batch),
+            "padding_efficiency_unpacked_batch4": _padding_efficiency(feats, 4),
             "initial_eval_loss": round(target_loss(path, eval_feats), 5),
             "results": results,
             "ratios": {f"flanlab_vs_{k}": round(base / v["tokens_per_s"], 3) for k, v in results.items()
