@@ -35,12 +35,17 @@ excluded on both sides, attention's quadratic term ignored):
   difference of lm-eval at batch size 1 against lm-eval at its batch size (a second, untimed run): how
   much lm-eval's own fp32 numbers move with its batching, the scale to read `max_loglik_diff` against
   (flanlab's scores do not depend on the batch size: tested).
+- `max_loglik_diff_lm_eval_exact_softmax` (`--lm-eval-exact-softmax`, on by default): flanlab against a
+  second, untimed lm-eval run whose vocabulary normalisation is `x - logsumexp(x)` instead of torch's fp32
+  `log_softmax` (whose summation error is ~1e-5 per token on a 49k vocabulary): separates the two tools'
+  difference from that one reduction.
 Data: the local Hub mirror (`--data-dir`, default /work/shared/data/hf); fp32 on CPU.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -155,6 +160,34 @@ def work_ratio(model, tok, continuations: dict[str, list[str]]) -> dict:
     return {**n, "body_flops_per_token": body, "head_flops_per_token": head, "work_ratio": round(lm / ours, 3)}
 
 
+@contextlib.contextmanager
+def exact_log_softmax():
+    """Run lm-eval with `x - logsumexp(x)` in place of its fp32 `F.log_softmax` over the vocabulary.
+
+    Diagnostic for the agreement figure: torch's CPU log_softmax sums ~50k exponentials in fp32 with
+    ~1e-5 error per token (4.5e-4 over a 40-token PIQA option against a float64 forward), while
+    logsumexp, which flanlab uses, stays ~1e-6. With the same reduction the two tools' scores can be
+    compared at the 1e-4 level; everything else (prompts, tokens, model, batching) is lm-eval's own.
+    """
+    import torch.nn.functional as F
+    from lm_eval.models import huggingface as hf_mod
+
+    class _F:
+        def __getattr__(self, name):
+            return getattr(F, name)
+
+        @staticmethod
+        def log_softmax(x, dim=-1, **kw):
+            return x - x.logsumexp(dim, keepdim=True)
+
+    saved = hf_mod.F
+    hf_mod.F = _F()
+    try:
+        yield
+    finally:
+        hf_mod.F = saved
+
+
 def self_diff(a: dict[str, list[float]], b: dict[str, list[float]]) -> float | None:
     """Largest per-option |a - b| over the prompts both scored (None when they scored different prompts)."""
     if set(a) != set(b):
@@ -196,6 +229,10 @@ def bench_one(label: str, model, tok, kind: str, task_name: str, args, tmp: Path
     if args.lm_eval_self_check and args.lm_eval_batch_size != 1:  # untimed: only the numbers matter
         _, at_one = run_lm_eval(model, tok, out, f"flanlab_{task_name}_01", 1)
         row["lm_eval_self_diff"] = self_diff(at_one, scores["lm_eval"])
+    if args.lm_eval_exact_softmax:  # untimed: lm-eval with its vocabulary normalisation done as ours
+        with exact_log_softmax():
+            _, exact = run_lm_eval(model, tok, out, f"flanlab_{task_name}_01", args.lm_eval_batch_size)
+        row["max_loglik_diff_lm_eval_exact_softmax"] = self_diff(exact, scores["flanlab"])
     if args.fp64 and row.get("same_prompts"):
         row.update(fp64_errors(model, tok, {**scores, "flanlab_options": run_flanlab.options}, args.fp64))
     print(json.dumps(row), file=sys.stderr)
@@ -214,6 +251,9 @@ def main() -> None:
     ap.add_argument("--fp64", type=int, default=4, help="prompts checked against a float64 forward (0: none)")
     ap.add_argument("--lm-eval-self-check", action=argparse.BooleanOptionalAction, default=True,
                     help="also run lm-eval at batch size 1 (untimed) and report lm_eval_self_diff")
+    ap.add_argument("--lm-eval-exact-softmax", action=argparse.BooleanOptionalAction, default=True,
+                    help="also run lm-eval with logsumexp normalisation (untimed) and report "
+                         "max_loglik_diff_lm_eval_exact_softmax")
     args = ap.parse_args()
     try:
         import lm_eval  # noqa: F401
