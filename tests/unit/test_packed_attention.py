@@ -150,3 +150,32 @@ def test_unknown_mask_form_is_named(tiny_tok):
     rows = list(pack(tokenize(PAIRS[:2], tiny_tok), 64, pad_id=tiny_tok.pad_token_id))
     with pytest.raises(FlanlabError, match="segments"):
         collate(rows, mask="blocks")
+
+
+def test_models_whose_attention_is_not_plain_causal_keep_the_mask():
+    from transformers import LlamaConfig
+
+    from flanlab.mixtures.packed_attention import supports
+
+    assert supports(LlamaConfig(), 2048)
+    assert not supports(LlamaConfig(attn_logit_softcapping=50.0), 2048)
+    window = LlamaConfig()
+    window.sliding_window = 512
+    assert not supports(window, 2048) and supports(window, 512)
+    model = tiny_model("llama")
+    model.config.attn_logit_softcapping = 30.0
+    assert not use_segment_attention(model)
+    assert model.config._attn_implementation != NAME
+
+
+def test_softcap_or_short_window_at_call_time_is_an_error():
+    from flanlab.mixtures.packed_attention import segment_attention
+
+    segs = Segments.from_segment_ids(np.array([[1] * 6 + [2] * 2]))
+    q = torch.zeros(1, 2, 8, 4)
+    with pytest.raises(FlanlabError, match="soft-capping"):
+        segment_attention(torch.nn.Module(), q, q, q, None, flanlab_segments=segs, softcap=30.0)
+    with pytest.raises(FlanlabError, match="sliding window"):
+        segment_attention(torch.nn.Module(), q, q, q, None, flanlab_segments=segs, sliding_window=4)
+    out, _ = segment_attention(torch.nn.Module(), q, q, q, None, flanlab_segments=segs, sliding_window=6)
+    assert out.shape == (1, 8, 2, 4)

@@ -97,6 +97,7 @@ def segment_attention(module, query, key, value, attention_mask, dropout: float 
 
         return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout,
                                       scaling=scaling, **kwargs)
+    _check_supported(flanlab_segments, kwargs)
     b, h, t, d = query.shape
     hk = key.shape[1]
     q = query.transpose(1, 2).reshape(b * t, h, d)
@@ -121,6 +122,31 @@ def segment_attention(module, query, key, value, attention_mask, dropout: float 
     return out.view(b, t, h, -1), None
 
 
+def _check_supported(segments: Segments, kwargs: dict) -> None:
+    """Refuse what plain causal sdpa would silently get wrong (the mask path handles these models)."""
+    from ..errors import FlanlabError
+
+    if kwargs.get("softcap") is not None:
+        raise FlanlabError("attention=segments cannot apply this model's attention logit soft-capping; "
+                           "use attention=mask")
+    window = kwargs.get("sliding_window")
+    longest = max((b.index.shape[1] for b in segments.buckets), default=0)
+    if window is not None and longest > window:
+        raise FlanlabError(f"attention=segments: a packed example of {longest} tokens is longer than the model's "
+                           f"{window}-token sliding window; use attention=mask")
+
+
+def supports(config, seq_len: int) -> bool:
+    """The model's attention is plain causal attention over rows of `seq_len` tokens (no soft-capping, no
+    sliding window shorter than a row), so per-example causal sdpa computes exactly what it would."""
+    if getattr(config, "attn_logit_softcapping", None):
+        return False
+    window = getattr(config, "sliding_window", None)
+    if window and getattr(config, "use_sliding_window", True) and window < seq_len:
+        return False
+    return True
+
+
 def register() -> None:
     from transformers import AttentionInterface
     from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
@@ -129,10 +155,10 @@ def register() -> None:
     AttentionMaskInterface.register(NAME, sdpa_mask)  # unpacked calls get the usual sdpa mask
 
 
-def use_segment_attention(model) -> bool:
+def use_segment_attention(model, seq_len: int = 2048) -> bool:
     """Switch a transformers model (or a peft wrapper) to segment attention; False where it cannot."""
     hf = model.get_base_model() if hasattr(model, "get_base_model") else model
-    if not hasattr(hf, "set_attn_implementation"):
+    if not hasattr(hf, "set_attn_implementation") or not supports(hf.config, seq_len):
         return False
     register()
     previous = getattr(hf.config, "_attn_implementation", None) or "sdpa"

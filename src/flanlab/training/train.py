@@ -133,11 +133,12 @@ def choose_attention(cfg: TrainConfig, model, kind: str) -> str:
 
     if cfg.attention == "mask" or kind != "decoder" or not cfg.mixture.packing or is_prompt_learning(model):
         return "4d"
-    if use_segment_attention(model):
+    if use_segment_attention(model, cfg.mixture.seq_len):
         return "segments"
     if cfg.attention == "segments":
         raise FlanlabError(f"attention=segments: model {cfg.model!r} does not dispatch attention through "
-                           "transformers' attention interface; use attention=mask")
+                           "transformers' attention interface, or its attention is not plain causal (logit "
+                           "soft-capping, a sliding window shorter than a row); use attention=mask")
     return "4d"
 
 
