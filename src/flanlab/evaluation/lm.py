@@ -138,9 +138,20 @@ class LazyLM:
 
 def lazy_hflm(name: str, *, device: str | None = None, dtype: str | None = None, batch_size: int = 16,
               decode: DecodeOptions | None = None, max_tokens: int | None = None) -> LazyLM:
-    """`HFLM.load(name, ...)` on first use; the kind and fingerprint come from `models.resolve_path`."""
-    from ..models import resolve_path
+    """`HFLM.load(name, ...)` on first use; the kind and fingerprint come from `models.resolve_path`.
 
+    A peft adapter directory (or a run directory holding adapter/, what `flanlab train` writes for
+    prompt tuning) is scored through `adapters.adapter_lm`.
+    """
+    from ..models import resolve_path
+    from .adapters import adapter_config, adapter_dir, adapter_fingerprint, adapter_lm
+
+    if adapter_dir(name) is not None and not (Path(name) / "config.json").is_file():
+        adapter, acfg = adapter_config(name)
+        kind = resolve_path(acfg["base_model_name_or_path"]).kind
+        return LazyLM(name, lambda: adapter_lm(name, device=device, dtype=dtype, batch_size=batch_size,
+                                               decode=decode, max_tokens=max_tokens),
+                      kind, adapter_fingerprint(adapter))
     ref = resolve_path(name)
     fp = weights_fingerprint(ref.path, f"{name}:{dtype or 'auto'}")
     return LazyLM(name, lambda: HFLM.load(name, device=device, dtype=dtype, batch_size=batch_size, decode=decode,

@@ -121,7 +121,7 @@ def run_prompt_tune(step: Step, d: Path, exp_dir: Path, cfg) -> None:
     tcfg = TrainConfig.model_validate({**inp["train"], "model": model_path(inp["model"], exp_dir),
                                        "mixture": mixture, "tuning": tuning, "out": str(d / "prompt")})
     train(tcfg)
-    from .softprompt import soft_prompt_lm
+    from ..evaluation.adapters import soft_prompt_lm
 
     ecfg = eval_config({"eval": inp["eval"], "tasks": [inp["task"]], "clusters": [], "shots": 0,
                         "mode": "natural"}, str(d / "prompt"), d)
