@@ -94,12 +94,11 @@ def packed_steps(path: Path, pairs, args) -> int:
     return sum(1 for _ in data.step_batches(rows, args.rows * args.seq_len, "decoder"))
 
 
-def run_flanlab(path: Path, pairs, args, out: Path) -> dict:
+def run_flanlab(path: Path, pairs, args, out: Path, steps: int) -> dict:
     from flanlab.training.config import TrainConfig
     from flanlab.training.train import train
 
     mcfg = mixture_config(pairs, args)
-    steps = packed_steps(path, pairs, args)
     cfg = TrainConfig(model=str(path), out=str(out), device="cpu", steps=steps, seed=args.seed, attention=args.attention,
                       optim={"name": "adamw", "lr": args.lr}, checkpoint={"every": 0},
                       batch={"tokens": args.rows * args.seq_len, "micro_rows": args.rows},
@@ -233,7 +232,7 @@ def run_all(args) -> dict:
     eval_feats = feats[:args.eval_examples]
     steps = packed_steps(path, pairs, args)
     args.trainer_batch = args.trainer_batch or max(1, round(len(pairs) / steps))
-    runners = {"flanlab": lambda o: run_flanlab(path, pairs, args, o), "trainer": lambda o: run_trainer(path, feats, args, o),
+    runners = {"flanlab": lambda o: run_flanlab(path, pairs, args, o, steps), "trainer": lambda o: run_trainer(path, feats, args, o),
                "trl": lambda o: run_trl(path, feats, args, o)}
     results = {}
     for name in args.only.split(","):

@@ -43,7 +43,6 @@ class Bucket:
 class Segments:
     """Where each packed example sits in a (B, T) batch, grouped into length buckets."""
 
-    shape: tuple[int, int]
     buckets: list[Bucket]
     dest: torch.Tensor  # flat positions of all real tokens, in bucket order (scatter target)
 
@@ -77,10 +76,10 @@ class Segments:
             dest.append(index.flatten()[valid.flatten()])
             i = j
         dest_t = torch.cat(dest) if dest else torch.zeros(0, dtype=torch.long)
-        return cls((b, t), buckets, dest_t)
+        return cls(buckets, dest_t)
 
     def to(self, device) -> "Segments":
-        return Segments(self.shape, [Bucket(k.index.to(device), k.valid.to(device)) for k in self.buckets],
+        return Segments([Bucket(k.index.to(device), k.valid.to(device)) for k in self.buckets],
                         self.dest.to(device))
 
     @property
@@ -155,9 +154,15 @@ def register() -> None:
     AttentionMaskInterface.register(NAME, sdpa_mask)  # unpacked calls get the usual sdpa mask
 
 
+def _unwrap(model):
+    """The transformers model inside a peft wrapper (as training.modeling.hf_model; mixtures must not
+    import training)."""
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
 def use_segment_attention(model, seq_len: int = 2048) -> bool:
     """Switch a transformers model (or a peft wrapper) to segment attention; False where it cannot."""
-    hf = model.get_base_model() if hasattr(model, "get_base_model") else model
+    hf = _unwrap(model)
     if not hasattr(hf, "set_attn_implementation") or not supports(hf.config, seq_len):
         return False
     register()
@@ -172,7 +177,7 @@ def use_segment_attention(model, seq_len: int = 2048) -> bool:
 
 def restore_attention(model: Any) -> None:
     """Back to the attention the model was loaded with (saved configs must not name NAME)."""
-    hf = model.get_base_model() if hasattr(model, "get_base_model") else model
+    hf = _unwrap(model)
     previous = getattr(hf, "_flanlab_previous_attention", None)
     if previous is not None:
         hf.set_attn_implementation(previous)

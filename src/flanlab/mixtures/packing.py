@@ -222,8 +222,9 @@ def collate(rows: list[dict[str, Any]], kind: str = "decoder", *, pad_id: int = 
     Packed decoder rows: input_ids, labels, position_ids and (mask="4d") a block-diagonal causal
     `attention_mask` of `dtype` (match the model's dtype), or (mask="position_ids") none, letting
     transformers derive the blocks from position_ids, or (mask="segments") `segments`, the per-example
-    index of `packed_attention` (the model must be switched with `use_segment_attention`). Unpacked rows are right-padded to the longest row:
-    input_ids, attention_mask (2-D), labels; encoder-decoder rows also pad labels with -100.
+    index of `packed_attention` (the model must be switched with `use_segment_attention`). Unpacked rows
+    are right-padded to the longest row: input_ids, attention_mask (2-D), labels; encoder-decoder rows
+    also pad labels with -100.
     """
     import torch
 

@@ -129,9 +129,8 @@ def choose_loss(cfg: TrainConfig, model, kind: str) -> bool:
 def choose_attention(cfg: TrainConfig, model, kind: str) -> str:
     """How packed rows keep examples apart: "segments" (per-example attention) or "4d" (a block mask)."""
     from ..mixtures.packed_attention import use_segment_attention
-    from .modeling import is_prompt_learning
 
-    if cfg.attention == "mask" or kind != "decoder" or not cfg.mixture.packing or is_prompt_learning(model):
+    if cfg.attention == "mask" or not packs(cfg, model, kind):
         return "4d"
     if use_segment_attention(model, cfg.mixture.seq_len):
         return "segments"
@@ -215,11 +214,16 @@ def _flat_config(cfg: TrainConfig) -> dict[str, Any]:
 
 # -- train ------------------------------------------------------------------------------------------------
 
-def packed(s: Session) -> bool:
+def packs(cfg: TrainConfig, model, kind: str) -> bool:
+    """Rows are packed: decoder-only, packing on, and no prompt tuning (it prepends virtual tokens to every
+    row, which a packed row's block mask cannot express)."""
     from .modeling import is_prompt_learning
 
-    # Prompt tuning prepends virtual tokens to every row, which a packed row's block mask cannot express.
-    return bool(s.cfg.mixture.packing) and s.kind == "decoder" and not is_prompt_learning(s.model)
+    return bool(cfg.mixture.packing) and kind == "decoder" and not is_prompt_learning(model)
+
+
+def packed(s: Session) -> bool:
+    return packs(s.cfg, s.model, s.kind)
 
 
 def steps_from(s: Session) -> Iterator[data.StepBatch]:
