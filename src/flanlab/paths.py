@@ -1,4 +1,4 @@
-"""Where flanlab keeps its cache and its runs."""
+"""Where flanlab keeps its cache (models, mixture features, evaluation cells)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,3 @@ def models_cache_dir() -> Path:
 
 def data_cache_dir() -> Path:
     return cache_dir() / "data"
-
-
-def default_runs_dir() -> Path:
-    return Path(os.environ.get("FLANLAB_RUNS", "runs"))

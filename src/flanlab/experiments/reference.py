@@ -8,8 +8,8 @@ datasets and are context, never a target a 135M-parameter miniature should reach
 
 Sources:
 - FIG1: Wei et al., "Finetuned Language Models Are Zero-Shot Learners", ICLR 2022 (arXiv:2109.01652v5),
-  Figure 1 (bottom), "performance on unseen task types"; also quoted in /work/shared/seeds/000_*.txt
-  (whose column headers are shifted: its "LaMDA-PT" column holds GPT-3 zero-shot). Each value is the mean
+  Figure 1 (bottom), "performance on unseen task types" (some secondary write-ups of the paper shift this table's column
+  headers so that a "LaMDA-PT" column holds GPT-3 zero-shot: check against the paper itself). Each value is the mean
   over the datasets listed in `datasets`, FLAN averaged over up to 10 templates per dataset. The v1 of the
   paper printed 53.7 for FLAN on closed-book ("open-domain") QA; v5 prints 56.6, used here.
 """
