@@ -1,11 +1,16 @@
-"""Tiny models and tokenizers built in-process, for tests and benchmarks (no hub, no downloads).
+"""Test doubles: tiny models and tokenizers built in-process, and a fixed list as a mixture (no hub, no
+downloads), for tests and benchmarks.
 
     tok = tiny_tokenizer()
     path = save_tiny_model(tmp_path / "llama", "llama")   # or "t5"; a normal transformers directory
+    train(cfg, mixture=ListMixture([("1+1", "2"), ("2+2", "4")]))
 """
 
 from __future__ import annotations
 
+import itertools  # noqa: F401 - used by the doctest
+from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -65,3 +70,39 @@ def save_tiny_model(path: str | Path, kind: str = "llama", seed: int = 0) -> Pat
     model.save_pretrained(path, safe_serialization=True)
     tiny_tokenizer().save_pretrained(path)
     return path
+
+
+@dataclass(frozen=True)
+class TextExample:
+    """What the data path reads from a mixture stream (a `MixExample` has the same attributes)."""
+
+    inputs: str
+    targets: str
+    position: int
+    task: str = "list"
+    template_id: str = ""
+
+
+class ListMixture:
+    """A fixed list of (inputs, targets) pairs repeated forever, as a mixture: for tests and benchmarks.
+
+    >>> [ex.targets for ex in itertools.islice(ListMixture([("1+1", "2"), ("2+2", "4")]).stream(1), 3)]
+    ['4', '2', '4']
+    """
+
+    def __init__(self, pairs: list[tuple[str, str]], task: str = "list"):
+        from .errors import FlanlabError
+
+        if not pairs:
+            raise FlanlabError("ListMixture needs at least one (inputs, targets) pair")
+        self.pairs, self.task = list(pairs), task
+
+    def stream(self, start: int = 0) -> Iterator[TextExample]:
+        pos = start
+        while True:
+            x, y = self.pairs[pos % len(self.pairs)]
+            yield TextExample(x, y, pos, self.task)
+            pos += 1
+
+    def rates(self) -> dict[str, float]:
+        return {self.task: 1.0}

@@ -8,8 +8,9 @@ import pytest
 
 from flanlab.errors import FlanlabError
 from flanlab.mixtures.features import Features, TokenStats, tokenize
-from flanlab.mixtures.packing import (IGNORE, PackingStats, assign_bins, block_causal_mask, build_row, collate,
-                                      pack, single_row)
+from flanlab.mixtures.features import IGNORE
+from flanlab.mixtures.packing import PackingStats, assign_bins, build_row, pack, single_row
+from flanlab.training.data import block_causal_mask, collate
 
 
 def feat(n_prompt: int, n: int, start: int = 10, pos: int = 0) -> Features:
@@ -222,38 +223,37 @@ def test_stream_features_match_direct_tokenization_and_count_truncation(toy_mix_
 def test_second_run_reads_the_disk_cache(toy_mix_cfg, tiny_tok, monkeypatch):
     from flanlab.mixtures import stream
 
-    first = list(stream.packed_rows(_mix(toy_mix_cfg), tiny_tok, stop=900))
+    first = [r for r, _ in stream.rows(_mix(toy_mix_cfg), tiny_tok, stop=900)]
 
     def no_build(self, task, chunk):
         raise AssertionError(f"chunk {task}/{chunk} was rebuilt")
 
     monkeypatch.setattr(stream.FeatureCache, "build", no_build)
     pstats = PackingStats()
-    second = list(stream.packed_rows(_mix(toy_mix_cfg), tiny_tok, stop=900, pstats=pstats))
+    second = [r for r, _ in stream.rows(_mix(toy_mix_cfg), tiny_tok, stop=900, pstats=pstats)]
     assert len(first) == len(second) and all((a["input_ids"] == b["input_ids"]).all() for a, b in zip(first, second))
     assert pstats.examples == 900 and pstats.efficiency > 0.9
     # another seed is another cache key: it must build
     with pytest.raises(AssertionError, match="was rebuilt"):
-        list(stream.packed_rows(_mix(toy_mix_cfg, seed=8), tiny_tok, stop=10))
+        list(stream.rows(_mix(toy_mix_cfg, seed=8), tiny_tok, stop=10))
 
 
-def test_packed_rows_resume_and_batches(toy_mix_cfg, tiny_tok):
-    from flanlab.mixtures.stream import batches, packed_rows
+@pytest.mark.parametrize("packing", [True, False])
+def test_rows_of_a_cached_mixture_resume_from_any_cursor(toy_mix_cfg, tiny_tok, packing):
+    from flanlab.mixtures.stream import rows
 
-    rows = list(packed_rows(_mix(toy_mix_cfg), tiny_tok, stop=600))
-    for k in (0, 5, len(rows) - 2):
-        start, r = rows[k]["resume"]
-        again = list(packed_rows(_mix(toy_mix_cfg), tiny_tok, start=start, skip_rows=r + 1, stop=600))
-        assert len(again) == len(rows) - k - 1
-        assert all((a["input_ids"] == b["input_ids"]).all() for a, b in zip(again, rows[k + 1:]))
-    bs = list(batches(_mix(toy_mix_cfg), tiny_tok, batch_size=4, stop=600))
-    b2 = list(batches(_mix(toy_mix_cfg), tiny_tok, batch_size=4, stop=600, resume=bs[2][1]))
-    assert len(b2) == len(bs) - 3 and all((x[0]["input_ids"] == y[0]["input_ids"]).all() for x, y in zip(b2, bs[3:]))
-    assert bs[0][0]["attention_mask"].shape == (4, 1, 160, 160)
-    unpacked = list(batches(_mix(toy_mix_cfg, packing=False), tiny_tok, batch_size=4, stop=40))
-    b3 = list(batches(_mix(toy_mix_cfg, packing=False), tiny_tok, batch_size=4, stop=40, resume=unpacked[1][1]))
-    assert all((x[0]["input_ids"] == y[0]["input_ids"]).all() for x, y in zip(b3, unpacked[2:]))
-    assert unpacked[0][0]["input_ids"].shape[1] < 160  # padded to the longest, not the maximum
+    full = list(rows(_mix(toy_mix_cfg, packing=packing), tiny_tok, stop=600))
+    assert full and all(r["n_tokens"] <= 160 for r, _ in full)
+    for k in (0, 5, len(full) - 2):
+        again = list(rows(_mix(toy_mix_cfg, packing=packing), tiny_tok, cursor=full[k][1], stop=600))
+        assert len(again) == len(full) - k - 1
+        assert all((a["input_ids"] == b["input_ids"]).all() and ca == cb
+                   for (a, ca), (b, cb) in zip(again, full[k + 1:]))
+    if packing:  # a window's rows come in a seeded order, not longest first
+        first_window = [r["n_tokens"] for r, c in full if c.position == full[0][1].position]
+        assert first_window != sorted(first_window, reverse=True)
+    else:
+        assert [r["positions"] for r, _ in full] == [[p] for p in range(600)]
 
 
 def test_parallel_warm_equals_serial(toy_mix_cfg, tiny_tok, monkeypatch, tmp_path):

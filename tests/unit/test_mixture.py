@@ -283,7 +283,7 @@ def test_rejected_rows_are_counted(cat, tmp_path):
 def test_real_mirror_smoke(shared_hf, tiny_tok):
     """Real rows (the shared mirror has dev/test splits only: validation serves as train here)."""
     from flanlab.mixtures.packing import PackingStats
-    from flanlab.mixtures.stream import packed_rows
+    from flanlab.mixtures.stream import rows as stream_rows
     from flanlab.tasks import catalogue
 
     cat = catalogue()
@@ -295,7 +295,7 @@ def test_real_mirror_smoke(shared_hf, tiny_tok):
     m = Mixture(cfg, cat)
     assert set(m.rates()) == set(want)
     pstats = PackingStats()
-    rows = list(packed_rows(m, tiny_tok, stop=600, pstats=pstats))
+    rows = list(stream_rows(m, tiny_tok, stop=600, pstats=pstats))
     assert pstats.examples == 600 and pstats.efficiency > 0.9 and rows
 
 

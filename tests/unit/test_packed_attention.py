@@ -8,10 +8,11 @@ import torch
 
 from flanlab.errors import FlanlabError
 from flanlab.mixtures.features import tokenize
-from flanlab.mixtures.packed_attention import NAME, Segments, restore_attention, use_segment_attention
-from flanlab.mixtures.packing import build_row, collate, pack, single_row
+from flanlab.mixtures.packing import build_row, pack, single_row
 from flanlab.testing import tiny_model
+from flanlab.training.data import collate
 from flanlab.training.modeling import LossModule
+from flanlab.training.packed_attention import NAME, Segments, restore_attention, use_segment_attention
 
 PAIRS = [("Premise: A man is playing a guitar. Does it follow that he makes music? Answer:", "yes"),
          ("What is the capital of France?", "Paris"), ("Summarize: the cat sat on the mat all day.", "the cat sat"),
@@ -117,7 +118,7 @@ def test_switched_model_still_generates_and_restores(tiny_tok):
 
 def test_trainer_chooses_segments_and_the_saved_config_does_not_name_them(tiny_llama_dir, tmp_path):
     from flanlab.training.config import TrainConfig
-    from flanlab.training.data import ListMixture
+    from flanlab.testing import ListMixture
     from flanlab.training.train import setup, train
 
     mix = ListMixture(PAIRS * 4)
@@ -138,7 +139,7 @@ def test_trainer_chooses_segments_and_the_saved_config_does_not_name_them(tiny_l
 
 def test_attention_segments_on_an_encoder_decoder_model_is_plain_padding(tiny_t5_dir, tmp_path):
     from flanlab.training.config import TrainConfig
-    from flanlab.training.data import ListMixture
+    from flanlab.testing import ListMixture
     from flanlab.training.train import setup
 
     cfg = TrainConfig(model=str(tiny_t5_dir), out=str(tmp_path / "t5"), device="cpu", steps=1, attention="segments",
@@ -155,7 +156,7 @@ def test_unknown_mask_form_is_named(tiny_tok):
 def test_models_whose_attention_is_not_plain_causal_keep_the_mask():
     from transformers import LlamaConfig
 
-    from flanlab.mixtures.packed_attention import supports
+    from flanlab.training.packed_attention import supports
 
     assert supports(LlamaConfig(), 2048)
     assert not supports(LlamaConfig(attn_logit_softcapping=50.0), 2048)
@@ -169,7 +170,7 @@ def test_models_whose_attention_is_not_plain_causal_keep_the_mask():
 
 
 def test_softcap_or_short_window_at_call_time_is_an_error():
-    from flanlab.mixtures.packed_attention import segment_attention
+    from flanlab.training.packed_attention import segment_attention
 
     segs = Segments.from_segment_ids(np.array([[1] * 6 + [2] * 2]))
     q = torch.zeros(1, 2, 8, 4)

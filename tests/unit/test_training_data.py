@@ -8,15 +8,17 @@ import pytest
 
 from flanlab.errors import FlanlabError
 from flanlab.mixtures.config import MixtureConfig
+from flanlab.mixtures.stream import Cursor, feature_stream, rows_from
+from flanlab.testing import ListMixture
 from flanlab.training import data
 
 PAIRS = [(f"Question {i}: is {i} even? " + "word " * (i % 7), "yes" if i % 2 == 0 else "no") for i in range(40)]
 
 
-def _rows(tok, cursor=data.Cursor(), packed=True, window=16, kind="decoder"):
+def _rows(tok, cursor=Cursor(), packed=True, window=16, kind="decoder"):
     mcfg = MixtureConfig(max_input_len=64, max_target_len=8, seq_len=96)
-    feats = data.feature_stream(data.ListMixture(PAIRS), tok, kind, mcfg, cursor.position)
-    return data.rows_from(feats, packed=packed, seq_len=96, pad_id=tok.pad_token_id, window=window, cursor=cursor)
+    feats = feature_stream(ListMixture(PAIRS), tok, kind, mcfg, cursor.position)
+    return rows_from(feats, packed=packed, seq_len=96, pad_id=tok.pad_token_id, window=window, cursor=cursor)
 
 
 def _positions(step):

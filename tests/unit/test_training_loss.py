@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from flanlab.mixtures.features import tokenize
-from flanlab.mixtures.packing import collate, pack, single_row
+from flanlab.mixtures.packing import pack, single_row
+from flanlab.training.data import collate
 from flanlab.training.modeling import LossModule, supports_targets_only
 
 PAIRS = [("Premise: A man is playing a guitar. Answer:", "yes"), ("What is the capital of France?", "Paris"),

@@ -8,9 +8,10 @@
     mix.rates()                                           # task -> rate, share
     for ex in mix.stream(start=0): ...                    # rendered examples, reproducible, resumable
 
-Tokenization (`features`), packing and batches (`packing.pack`, `packing.collate`), the cached
-tokenized/packed stream for training (`stream.packed_rows`, `stream.batches`), few-shot prompts
-(`fewshot.build`, also used by evaluation). Modules import torch/transformers lazily.
+Tokenization with the one over-long policy (`features.tokenize`), packing (`packing.pack`), the single data
+path to training rows (`stream.rows`: disk cache, packing, shuffle, resumable `stream.Cursor`; `flanlab
+train` and `flanlab mixture pack` both read it), exports for other trainers (`export.export_mixture`),
+few-shot prompts (`fewshot.build`, also used by evaluation). Modules import torch/transformers lazily.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ _LAZY = {
     "Mixture": "mixture", "MixExample": "mixture",
     "examples_proportional": "rates", "equal": "rates", "temperature": "rates",
     "Features": "features", "TokenStats": "features", "tokenize": "features",
-    "pack": "packing", "collate": "packing", "PackingStats": "packing",
+    "pack": "packing", "PackingStats": "packing",
     "build": "fewshot",
-    "packed_rows": "stream", "batches": "stream", "FeatureCache": "stream", "load_tokenizer": "stream",
+    "rows": "stream", "Cursor": "stream", "FeatureCache": "stream", "load_tokenizer": "stream",
 }
 
 __all__ = sorted(_LAZY)

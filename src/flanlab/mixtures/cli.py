@@ -206,9 +206,11 @@ def pack_(config: Optional[Path] = CONFIG, set_: Optional[list[str]] = SET, hold
                                                   "(default: the mixture's `tokenizer`, else the default model)."),
           workers: int = typer.Option(0, "--workers", help="Tokenizer processes (0: one per CPU)."),
           json_: bool = JSON) -> None:
-    """Tokenize and pack the first N examples as training will; report truncation, skips, packing efficiency.
+    """Tokenize and pack the first N examples exactly as training will (the same rows, from the same data
+    path); report truncation, skips, packing efficiency.
 
-    The tokenized chunks stay in the disk cache, so a training run on the same mixture starts at once.
+    The tokenized chunks stay in the disk cache, and `flanlab train` reads that cache: a training run on the
+    same mixture with the same tokenizer starts at once.
 
     Example: flanlab mixture pack --n 20000 --holdout nli --source bundled --set missing_data=skip
     """
@@ -216,7 +218,7 @@ def pack_(config: Optional[Path] = CONFIG, set_: Optional[list[str]] = SET, hold
 
     from .features import TokenStats
     from .packing import PackingStats
-    from .stream import FeatureCache, load_tokenizer, packed_rows, warm
+    from .stream import FeatureCache, load_tokenizer, rows, warm
 
     cfg, mix = build(config, set_, holdout, data_dir, source, tasks_file, seed)
     tok, kind = load_tokenizer(tokenizer or cfg.tokenizer)
@@ -224,7 +226,7 @@ def pack_(config: Optional[Path] = CONFIG, set_: Optional[list[str]] = SET, hold
     cache = FeatureCache(mix, tok, kind)
     built = warm(cache, 0, n, workers=workers)
     stats, pstats = TokenStats(), PackingStats()
-    for _ in packed_rows(mix, tok, kind, stop=n, cache=cache, stats=stats, pstats=pstats):
+    for _ in rows(mix, tok, kind, stop=n, cache=cache, stats=stats, pstats=pstats):
         pass
     secs = time.perf_counter() - t0
     report = {"positions": n, "kind": kind, "tokenizer": tokenizer or cfg.tokenizer or "default",

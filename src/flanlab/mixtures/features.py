@@ -11,9 +11,11 @@ A BOS is prepended only when the tokenizer itself adds one (Llama-style tokenize
 
 Inputs longer than `max_input_len` (1024) and targets longer than `max_target_len` (256) are cut at the
 end (`on_overlong="truncate"`, counted in `TokenStats`), skipped and counted (`"skip"`), or refused with
-an error naming the example (`"error"`). Nothing is dropped silently.
+an error naming the task, template and example (`"error"`). Nothing is dropped silently. `tokenize` is the
+one place with this policy: the cached mixture stream (`flanlab.mixtures.stream`) calls it too, and records
+per example what it did (`flags`: F_IN, F_TG, F_SKIP).
 
-Tokenizing a whole mixture in parallel and caching it on disk lives in `flanlab.mixtures.stream`.
+`IGNORE` (-100) is the label of tokens without a loss, for the whole code base (transformers' convention).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from ..errors import FlanlabError
 
 KINDS = ("decoder", "encoder-decoder")
 OVERLONG = ("truncate", "skip", "error")
+IGNORE = -100  # label of a token without a loss (prompt tokens, padding)
+F_IN, F_TG, F_SKIP = 1, 2, 4  # per-example flags: input cut, target cut, skipped as over-long
 
 
 @dataclass(slots=True)
@@ -50,13 +54,6 @@ class TokenStats:
     input_tokens: int = 0
     target_tokens: int = 0
     per_task_truncated: dict[str, int] = field(default_factory=dict)
-
-    def merge(self, other: "TokenStats") -> None:
-        for k in ("examples", "input_truncated", "target_truncated", "skipped_overlong", "template_skipped", "input_tokens",
-                  "target_tokens"):
-            setattr(self, k, getattr(self, k) + getattr(other, k))
-        for t, n in other.per_task_truncated.items():
-            self.per_task_truncated[t] = self.per_task_truncated.get(t, 0) + n
 
     def as_dict(self) -> dict[str, Any]:
         return {"examples": self.examples, "input_truncated": self.input_truncated,
@@ -110,10 +107,12 @@ def _check_args(kind: str, max_input_len: int, max_target_len: int, on_overlong:
 
 def tokenize(pairs: Sequence[tuple[str, str]], tokenizer, *, kind: str = "decoder", max_input_len: int = 1024,
              max_target_len: int = 256, on_overlong: str = "truncate", stats: TokenStats | None = None,
-             meta: Sequence[tuple[int, str, str]] | None = None) -> list[Features]:
-    """Tokenize (inputs, targets) pairs in one batched call each; `meta` = (position, task, template_id).
+             meta: Sequence[tuple] | None = None, flags: list[int] | None = None) -> list[Features]:
+    """Tokenize (inputs, targets) pairs in one batched call each; `meta` = (position, task, template_id[,
+    example name for messages]).
 
-    Returns one Features per kept pair (a skipped pair is counted in `stats.skipped_overlong`).
+    Returns one Features per kept pair (a skipped pair is counted in `stats.skipped_overlong`). `flags`, if
+    given, receives one entry per pair: F_IN / F_TG (cut), F_SKIP (skipped), 0 (untouched).
     """
     _check_args(kind, max_input_len, max_target_len, on_overlong)
     stats = stats if stats is not None else TokenStats()
@@ -124,21 +123,26 @@ def tokenize(pairs: Sequence[tuple[str, str]], tokenizer, *, kind: str = "decode
     enc_tg = encode(tokenizer, [p[1] for p in pairs])
     out: list[Features] = []
     for i, (x, y) in enumerate(zip(enc_in, enc_tg)):
-        pos, task, tid = meta[i] if meta is not None else (i, "", "")
+        pos, task, tid = meta[i][:3] if meta is not None else (i, "", "")
         cut_x, cut_y = len(x) > max_input_len, len(y) > max_target_len
-        if cut_x or cut_y:
+        fl = (F_IN if cut_x else 0) | (F_TG if cut_y else 0)
+        if fl:
             if on_overlong == "error":
-                which = "input" if cut_x else "target"
-                n, lim = (len(x), max_input_len) if cut_x else (len(y), max_target_len)
-                raise FlanlabError(f"example at position {pos} (task {task!r}, template {tid!r}): {which} has {n} "
-                                   f"tokens, more than the limit {lim} (raise it, or on_overlong=truncate|skip)")
+                which, n, lim = ("input", len(x), max_input_len) if cut_x else ("target", len(y), max_target_len)
+                name = meta[i][3] if meta is not None and len(meta[i]) > 3 else f"at position {pos}"
+                raise FlanlabError(f"task {task!r}, template {tid!r}, example {name}: {which} has {n} tokens, more "
+                                   f"than the limit {lim} (raise max_{which}_len, or set on_overlong=truncate|skip)")
             if on_overlong == "skip":
                 stats.skipped_overlong += 1
+                if flags is not None:
+                    flags.append(fl | F_SKIP)
                 continue
             stats.input_truncated += cut_x
             stats.target_truncated += cut_y
             stats.per_task_truncated[task] = stats.per_task_truncated.get(task, 0) + 1
             x, y = x[:max_input_len], y[:max_target_len]
+        if flags is not None:
+            flags.append(fl)
         stats.examples += 1
         stats.input_tokens += len(x)
         stats.target_tokens += len(y)

@@ -1,32 +1,22 @@
-"""Packing tokenized examples into fixed-length rows, and collating rows into model-ready batches.
+"""Packing tokenized examples into fixed-length rows (numpy; no torch here).
 
     rows = list(pack(features, seq_len=2048))          # best-fit-decreasing within a window
-    batch = collate(rows[:8], kind="decoder")          # torch tensors for model(**batch, use_cache=False)
-    loss = model(**batch, use_cache=False).loss
+    row = single_row(features[0])                      # an unpacked example
 
 A packed row holds several examples back to back, then padding:
 
     input_ids    [ a1 a2 E t1 E | b1 E t2 t3 E | pad pad ]
     segment_ids  [ 1  1  1 1  1 | 2  2 2  2  2 | 0   0   ]     0 = padding
     position_ids [ 0  1  2 3  4 | 0  1 2  3  4 | 0   1   ]     restart per example
-    labels       [ -  -  - t1 E | -  - t2 t3 E | -   -   ]     - = -100: loss on targets (+ final EOS) only
+    labels       [ -  -  - t1 E | -  - t2 t3 E | -   -   ]     - = IGNORE (-100): loss on targets (+ EOS)
 
-Packed examples never attend to each other: `collate` builds a 4-D block-diagonal causal mask
-(batch, 1, L, L), additive float (0 = attend, dtype min = blocked). transformers 5.x uses a 4-D mask as
-given (`masking_utils._preprocess_mask_arguments`); eager attention *adds* it to the scores (a bool mask
-would be added as 0/1, silently wrong), while sdpa accepts bool or additive float, so float serves both.
-`mask="position_ids"` instead passes no mask and lets transformers derive the same blocks from the
-restarting position ids (sdpa/eager/flash-varlen); both forms are proven equal to unpacked runs by
-tests/unit/test_features_packing.py. `mask="segments"` builds no mask at all: a `Segments` index for
-`packed_attention`, which runs attention per packed example (the trainer's default: a mask over the
-whole row computes every example against every other and throws the result away). Whatever the form:
-call the model with use_cache=False.
+Packed examples never attend to each other: the training stage turns rows into model inputs
+(`flanlab.training.data.collate`: a 4-D block-diagonal mask, restarting position ids, or per-example
+attention with `flanlab.training.packed_attention`), proven equal to unpacked runs by
+tests/unit/test_features_packing.py and tests/unit/test_packed_attention.py.
 
-Without packing (`packed=False` rows, or encoder-decoder models) `collate` pads to the longest example in
-the batch, never to the maximum length.
-
-Resume: every row carries `resume = (window_start, index)`: restart the feature stream at position
-`window_start` and skip `index + 1` rows of that window to continue right after this row.
+Every packed row carries `resume = (window_start, index)`: the stream position its window starts at
+(`flanlab.mixtures.stream` shuffles the rows of a window and gives each row its cursor from it).
 """
 
 from __future__ import annotations
@@ -39,10 +29,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import FlanlabError
-from .features import Features
+from .features import IGNORE, Features
 
 METHODS = ("bfd", "first_fit")
-IGNORE = -100
 
 
 @dataclass
@@ -192,74 +181,3 @@ def _pack_window(buf: list[Features], seq_len: int, pad_id: int, method: str,
         stats.tokens += row["n_tokens"]
         stats.slots += seq_len
         yield row
-
-
-# -- batches ----------------------------------------------------------------------------------------------
-
-def block_causal_mask(segment_ids, dtype=None):
-    """(B, L) segment ids -> (B, 1, L, L) additive mask: 0 where query i may see key j (same segment, j <= i).
-
-    Padding (segment 0) sees only itself, so no softmax row is empty.
-    """
-    import torch
-
-    dtype = dtype or torch.float32
-    seg = torch.as_tensor(segment_ids)
-    L = seg.shape[-1]
-    causal = torch.ones(L, L, dtype=torch.bool).tril()
-    same = seg[:, :, None] == seg[:, None, :]
-    pad = (seg == 0)[:, :, None] & ~torch.eye(L, dtype=torch.bool)[None]
-    allowed = same & causal[None] & ~pad
-    mask = torch.zeros(allowed.shape, dtype=dtype)
-    mask.masked_fill_(~allowed, torch.finfo(dtype).min)
-    return mask[:, None]
-
-
-def collate(rows: list[dict[str, Any]], kind: str = "decoder", *, pad_id: int = 0, mask: str = "4d",
-            dtype=None) -> dict[str, Any]:
-    """Rows from `pack`/`single_row` -> a batch of torch tensors for `model(**batch, use_cache=False)`.
-
-    Packed decoder rows: input_ids, labels, position_ids and (mask="4d") a block-diagonal causal
-    `attention_mask` of `dtype` (match the model's dtype), or (mask="position_ids") none, letting
-    transformers derive the blocks from position_ids, or (mask="segments") `segments`, the per-example
-    index of `packed_attention` (the model must be switched with `use_segment_attention`). Unpacked rows
-    are right-padded to the longest row: input_ids, attention_mask (2-D), labels; encoder-decoder rows
-    also pad labels with -100.
-    """
-    import torch
-
-    if not rows:
-        raise FlanlabError("collate() got no rows")
-    if kind not in ("decoder", "encoder-decoder"):
-        raise FlanlabError(f"unknown model kind {kind!r}; known: decoder, encoder-decoder")
-    if "segment_ids" in rows[0]:
-        if kind != "decoder":
-            raise FlanlabError("packed rows are for decoder-only models")
-        batch = {k: torch.as_tensor(np.stack([r[k] for r in rows])) for k in ("input_ids", "labels", "position_ids")}
-        if mask == "4d":
-            batch["attention_mask"] = block_causal_mask(np.stack([r["segment_ids"] for r in rows]), dtype)
-        elif mask == "segments":
-            from .packed_attention import Segments
-
-            batch["segments"] = Segments.from_segment_ids(np.stack([r["segment_ids"] for r in rows]))
-        elif mask != "position_ids":
-            raise FlanlabError(f"unknown mask form {mask!r}; known: 4d, segments, position_ids")
-        return batch
-    return _pad_batch(rows, kind, pad_id)
-
-
-def _pad_batch(rows: list[dict[str, Any]], kind: str, pad_id: int) -> dict[str, Any]:
-    import torch
-
-    longest = max(len(r["input_ids"]) for r in rows)
-    ids = np.full((len(rows), longest), pad_id, dtype=np.int64)
-    att = np.zeros((len(rows), longest), dtype=np.int64)
-    lab_len = longest if kind == "decoder" else max(len(r["labels"]) for r in rows)
-    labels = np.full((len(rows), lab_len), IGNORE, dtype=np.int64)
-    for i, r in enumerate(rows):
-        n = len(r["input_ids"])
-        ids[i, :n] = r["input_ids"]
-        att[i, :n] = 1
-        labels[i, :len(r["labels"])] = r["labels"]
-    return {"input_ids": torch.as_tensor(ids), "attention_mask": torch.as_tensor(att),
-            "labels": torch.as_tensor(labels)}

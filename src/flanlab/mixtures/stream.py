@@ -1,17 +1,30 @@
-"""From a Mixture to tokenized, packed, model-ready batches: cached on disk, built in parallel.
+"""The one data path from a mixture to training rows: tokenize, truncate, cache, pack, shuffle, resume.
 
-    tok = load_tokenizer("smollm2-135m-instruct")
-    for row in packed_rows(mix, tok, start=0):            # dicts from packing.build_row
-        ...
-    for batch, resume in batches(mix, tok, batch_size=8):  # torch tensors + where to resume after them
-        loss = model(**batch, use_cache=False).loss
-    # after a restart: batches(mix, tok, batch_size=8, resume=resume)
+    tok, kind = load_tokenizer("smollm2-135m-instruct")
+    for row, cursor in rows(mix, tok, kind):            # packed rows (numpy dicts, `packing.build_row`)
+        ...                                              # `cursor`: where the row after this one starts
+    rows(mix, tok, kind, cursor=saved)                   # after a restart: continue right after that row
+    warm(FeatureCache(mix, tok, kind), 0, 100_000, workers=8)   # tokenize ahead, in parallel, onto disk
 
-Tokenized examples are cached per task in chunks of CHUNK consecutive draws of that task (the k-th draw of a
-task is fixed by the seed, see `mixture`), under `paths.data_cache_dir()/mixtures/features/<key>/`, where the
-key covers the task and its version, the template set and its version, the pool (data file, cap), the
-tokenizer (its JSON's hash), lengths, model kind, template mode/choice, few-shot settings and seed. A second
-run reads the chunks (seconds); `warm(..., workers=N)` tokenizes missing chunks over N processes first.
+`flanlab train`, `flanlab mixture pack` and benchmarks/bench_mixture.py all read their rows from `rows`;
+the training stage only groups them into optimizer steps (`flanlab.training.data`). In order:
+
+1. Features: `features.tokenize` (input EOS target EOS; the one over-long policy, `on_overlong`).
+   A `Mixture` is tokenized per task in chunks of CHUNK consecutive draws of that task (the k-th draw of a
+   task is fixed by the seed, see `mixture`), cached under `paths.data_cache_dir()/mixtures/features/<key>/`,
+   where the key covers the task and its version, the template set and its text, the pool (data file, cap),
+   the tokenizer (its JSON's hash), lengths, model kind, template mode/choice, few-shot settings and seed. A
+   second run (or a training run after `flanlab mixture pack`) reads the chunks; `warm(..., workers=N)`
+   tokenizes missing chunks over N processes first. Any other object with `.stream(start)` yielding
+   examples with inputs/targets/position/task (tests' `flanlab.testing.ListMixture`, a benchmark's fixed
+   list) is tokenized as it streams, TOKENIZE_CHUNK examples per batched call, without a disk cache.
+2. Rows: decoder examples are packed (`packing.pack`, best-fit-decreasing within windows of `pack_window`
+   examples) when `packing` is on; otherwise (or for encoder-decoder models) each example is its own row.
+3. Shuffle: the rows of each packing window come out in an order drawn from (seed, window start), so a
+   step does not see only the longest (or shortest) examples of a window.
+4. Cursor: each row comes with `Cursor(position, skip)`: restart the stream at mixture position `position`
+   and skip `skip` rows to continue right after it (a window is rebuilt identically from its start).
+
 Memory holds one chunk per task plus one packing window, whatever the number of examples.
 """
 
@@ -27,14 +40,22 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import FlanlabError
 from ..paths import data_cache_dir
-from .features import Features, TokenStats, tokenize, tokenizer_fingerprint
-from .packing import PackingStats, collate, pack, single_row
+from .features import F_IN, F_SKIP, F_TG, Features, TokenStats, tokenize, tokenizer_fingerprint
+from .packing import PackingStats, pack, single_row
 
-CHUNK = 512
+CHUNK = 512  # draws of one task per cached chunk
+TOKENIZE_CHUNK = 256  # examples per batched tokenizer call when streaming a mixture without a cache
 CACHE_VERSION = 1
-F_IN, F_TG, F_SKIP, F_TEMPLATE = 1, 2, 4, 8  # per-draw flags
+F_TEMPLATE = 8  # per-draw flag next to features.F_IN/F_TG/F_SKIP: no template admits the example
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where the next unseen row is: restart the stream at `position`, skip `skip` rows."""
+
+    position: int = 0
+    skip: int = 0
 
 
 def load_tokenizer(name: str | None = None):
@@ -115,54 +136,19 @@ class FeatureCache:
                 flags[i] |= F_TEMPLATE
             exs.append(ex)
         kept = [i for i, e in enumerate(exs) if e is not None]
+        got: list[int] = []
+        feats = tokenize([(exs[i].inputs, exs[i].targets) for i in kept], self.tok, kind=self.kind,
+                         max_input_len=c.max_input_len, max_target_len=c.max_target_len,
+                         on_overlong=c.on_overlong, flags=got,
+                         meta=[(k, task, exs[i].template_id, repr(exs[i].example_id)) for i in kept])
         feats_by_i: dict[int, Features] = {}
-        pairs = [(exs[i].inputs, exs[i].targets) for i in kept]
-        meta = [(i, task, exs[i].template_id) for i in kept]
-        flagged = _tokenize_flags(pairs, self.tok, self.kind, c, meta)
-        for i, (f, fl) in zip(kept, flagged):
+        it = iter(feats)
+        for i, fl in zip(kept, got):
             flags[i] |= fl
-            if f is not None:
-                feats_by_i[i] = f
+            if not fl & F_SKIP:
+                feats_by_i[i] = next(it)
         return _pack_chunk(feats_by_i, flags, [e.shots if e is not None else 0 for e in exs],
                            [e.template_id if e is not None else "" for e in exs])
-
-
-def _tokenize_flags(pairs, tok, kind, c, meta) -> list[tuple[Features | None, int]]:
-    """Tokenize with the config's limits, returning each pair's features (None: skipped) and flags."""
-    if not pairs:
-        return []
-    # tokenize untruncated (one batched call), then cut: the flags record what was cut, for the reports
-    full = tokenize(pairs, tok, kind=kind, max_input_len=10**9, max_target_len=10**9, meta=meta)
-    out = []
-    for (pos, task, tid), f in zip(meta, full):
-        if kind == "decoder":
-            n_in, n_tg = f.n_prompt - 1, len(f.input_ids) - f.n_prompt - 1
-        else:
-            n_in, n_tg = len(f.input_ids) - 1, len(f.target_ids) - 1
-        fl = (F_IN if n_in > c.max_input_len else 0) | (F_TG if n_tg > c.max_target_len else 0)
-        if fl and c.on_overlong == "error":
-            which, n, lim = ("input", n_in, c.max_input_len) if fl & F_IN else ("target", n_tg, c.max_target_len)
-            raise FlanlabError(f"task {task!r}, template {tid!r}: an example's {which} has {n} tokens, more than "
-                               f"the limit {lim} (raise it, or --set on_overlong=truncate|skip)")
-        if fl and c.on_overlong == "skip":
-            out.append((None, fl | F_SKIP))
-            continue
-        if fl:
-            f = _truncate(f, kind, n_in, n_tg, c.max_input_len, c.max_target_len)
-        out.append((f, fl))
-    return out
-
-
-def _truncate(f: Features, kind: str, n_in: int, n_tg: int, max_in: int, max_tg: int) -> Features:
-    if kind == "decoder":
-        bos = f.n_prompt - 1 - n_in
-        x = f.input_ids[:bos + min(n_in, max_in)]
-        eos = f.input_ids[-1]
-        y = f.input_ids[f.n_prompt:f.n_prompt + min(n_tg, max_tg)]
-        return Features(x + [eos] + y + [eos], len(x) + 1, None, f.position, f.task, f.template_id)
-    eos = f.input_ids[-1]
-    return Features(f.input_ids[:min(n_in, max_in)] + [eos], 0, f.target_ids[:min(n_tg, max_tg)] + [eos],
-                    f.position, f.task, f.template_id)
 
 
 def _pack_chunk(feats: dict[int, Features], flags: np.ndarray, shots: list[int], templates: list[str]) -> Chunk:
@@ -194,11 +180,55 @@ def save_chunk(path: Path, ch: Chunk) -> None:
 
 # -- streams ------------------------------------------------------------------------------------------------
 
-def feature_stream(mix, tokenizer, kind: str = "decoder", *, start: int = 0, stop: int | None = None,
+def _is_mixture(mix) -> bool:
+    from .mixture import Mixture
+
+    return isinstance(mix, Mixture)
+
+
+def _config(mix, cfg):
+    if cfg is not None:
+        return cfg
+    if getattr(mix, "cfg", None) is not None:
+        return mix.cfg
+    from .config import MixtureConfig
+
+    return MixtureConfig()
+
+
+def feature_stream(mix, tokenizer, kind: str = "decoder", cfg=None, start: int = 0, *, stop: int | None = None,
                    cache: FeatureCache | None = None, stats: TokenStats | None = None) -> Iterator[Features]:
-    """Tokenized examples at stream positions start.. (skips counted in `stats`, never silent)."""
-    cache = cache or FeatureCache(mix, tokenizer, kind)
+    """Tokenized examples at stream positions start.. (skips counted in `stats`, never silent).
+
+    A `Mixture` goes through its disk cache (its own config decides lengths and the over-long policy);
+    anything else with `.stream(start)` is tokenized as it streams with `cfg` (default: `MixtureConfig()`).
+    """
     stats = stats if stats is not None else TokenStats()
+    if _is_mixture(mix):
+        yield from _cached_features(mix, tokenizer, kind, start, stop, cache or FeatureCache(mix, tokenizer, kind),
+                                    stats)
+        return
+    c = _config(mix, cfg)
+    kw = dict(kind=kind, max_input_len=c.max_input_len, max_target_len=c.max_target_len, on_overlong=c.on_overlong,
+              stats=stats)
+    chunk: list[Any] = []
+    for ex in mix.stream(start):
+        if stop is not None and ex.position >= stop:
+            break
+        chunk.append(ex)
+        if len(chunk) == TOKENIZE_CHUNK:
+            yield from _tokenize_examples(chunk, tokenizer, kw)
+            chunk = []
+    if chunk:
+        yield from _tokenize_examples(chunk, tokenizer, kw)
+
+
+def _tokenize_examples(items: list[Any], tokenizer, kw: dict[str, Any]) -> list[Features]:
+    meta = [(r.position, r.task, r.template_id) for r in items]
+    return tokenize([(r.inputs, r.targets) for r in items], tokenizer, meta=meta, **kw)
+
+
+def _cached_features(mix, tokenizer, kind, start, stop, cache: FeatureCache, stats: TokenStats) -> Iterator[Features]:
     names, _ = mix._names_and_cdf()
     counts = mix.occurrences_before(start)
     pos = start
@@ -240,56 +270,73 @@ def _feature(ch: Chunk, i: int, position: int, task: str, stats: TokenStats) -> 
     return Features(ids, n_p, tgt, position, task, ch.templates[i])
 
 
-def packed_rows(mix, tokenizer, kind: str = "decoder", *, start: int = 0, stop: int | None = None,
-                skip_rows: int = 0, cache: FeatureCache | None = None, stats: TokenStats | None = None,
-                pstats: PackingStats | None = None) -> Iterator[dict[str, Any]]:
-    """Rows for training: packed (cfg.packing, decoder) or one example per row. Each row has `resume`."""
-    c = mix.cfg
-    feats = feature_stream(mix, tokenizer, kind, start=start, stop=stop, cache=cache, stats=stats)
-    if c.packing and kind == "decoder":
-        rows = pack(feats, c.seq_len, pad_id=_pad_id(tokenizer), method=c.pack_method, window=c.pack_window,
-                    stats=pstats)
-    else:
-        rows = _single_rows(feats, pstats)
-    for n, row in enumerate(rows):
-        if n >= skip_rows:
-            yield row
+def rows_from(features: Iterator[Features], *, packed: bool, seq_len: int, pad_id: int, window: int,
+              cursor: Cursor = Cursor(), method: str = "bfd", seed: int = 0,
+              pstats: PackingStats | None = None) -> Iterator[tuple[dict[str, Any], Cursor]]:
+    """Rows (packed, or one example each) with the cursor just after each row; `cursor.skip` rows skipped.
 
-
-def _single_rows(feats, pstats):
-    for f in feats:
-        row = single_row(f)
-        row["resume"] = (f.position + 1, -1)
-        if pstats is not None:
-            pstats.rows += 1
-            pstats.examples += 1
-            pstats.tokens += row["n_tokens"]
-            pstats.slots += row["n_tokens"]
-        yield row
-
-
-def _pad_id(tok) -> int:
-    return tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-
-
-def batches(mix, tokenizer, kind: str = "decoder", *, batch_size: int, resume: tuple[int, int] | None = None,
-            stop: int | None = None, mask: str = "4d", dtype=None, **kw: Any):
-    """(batch, resume) pairs; pass `resume` back after a restart to continue with the next batch.
-
-    Packed rows resume at (window start, rows of that window already used); unpacked rows at a position.
-    Padded (unpacked) batches are sized to their longest row.
+    `features` must start at `cursor.position`. Packed rows come window by window in a seeded order
+    (`shuffled_windows`); an example longer than `seq_len` is an error (the config's lengths rule it out).
     """
-    start, skip = (resume[0], resume[1] + 1) if resume else (0, 0)
-    if resume and resume[1] < 0:
-        start, skip = resume[0], 0
+    if packed:
+        rows = shuffled_windows(pack(features, seq_len, pad_id=pad_id, method=method, window=window,
+                                     on_too_long="error", stats=pstats), seed)
+    else:
+        rows = ((_single(f, pstats), Cursor(f.position + 1, 0)) for f in features)
+    for i, item in enumerate(rows):
+        if i >= cursor.skip:
+            yield item
+
+
+def _single(f: Features, pstats: PackingStats | None) -> dict[str, Any]:
+    row = single_row(f)
+    if pstats is not None:
+        pstats.rows += 1
+        pstats.examples += 1
+        pstats.tokens += row["n_tokens"]
+        pstats.slots += row["n_tokens"]
+    return row
+
+
+def shuffled_windows(rows: Iterator[dict[str, Any]], seed: int) -> Iterator[tuple[dict[str, Any], Cursor]]:
+    """The rows of each packing window in a seeded random order, each with the cursor after it.
+
+    Best-fit-decreasing emits a window's rows from the longest examples to the shortest, and length goes
+    with the task, so steps taken in that order would each see a few tasks only. The order depends only
+    on (seed, window start), so a resumed run replays it.
+    """
+    def emit(buf: list[dict[str, Any]], start: int):
+        order = np.random.default_rng([seed, start]).permutation(len(buf))
+        for k, i in enumerate(order):
+            yield buf[i], Cursor(start, k + 1)
+
     buf: list[dict[str, Any]] = []
-    for row in packed_rows(mix, tokenizer, kind, start=start, stop=stop, skip_rows=skip, **kw):
-        buf.append(row)
-        if len(buf) == batch_size:
-            yield collate(buf, kind, pad_id=_pad_id(tokenizer), mask=mask, dtype=dtype), buf[-1]["resume"]
+    for row in rows:
+        if buf and row["resume"][0] != buf[0]["resume"][0]:
+            yield from emit(buf, buf[0]["resume"][0])
             buf = []
+        buf.append(row)
     if buf:
-        yield collate(buf, kind, pad_id=_pad_id(tokenizer), mask=mask, dtype=dtype), buf[-1]["resume"]
+        yield from emit(buf, buf[0]["resume"][0])
+
+
+def rows(mix, tokenizer, kind: str = "decoder", cursor: Cursor = Cursor(), *, cfg=None, packed: bool | None = None,
+         stop: int | None = None, cache: FeatureCache | None = None, stats: TokenStats | None = None,
+         pstats: PackingStats | None = None) -> Iterator[tuple[dict[str, Any], Cursor]]:
+    """Training rows of `mix` from `cursor`, each with the cursor after it (see the module docstring).
+
+    `cfg` (a MixtureConfig; default: the mixture's own) gives lengths, packing and seed; `packed` overrides
+    whether rows are packed (default: `cfg.packing` for decoder models); `stop` ends the stream at a position.
+    """
+    c = _config(mix, cfg)
+    packed = (c.packing and kind == "decoder") if packed is None else packed
+    feats = feature_stream(mix, tokenizer, kind, c, cursor.position, stop=stop, cache=cache, stats=stats)
+    return rows_from(feats, packed=packed, seq_len=c.seq_len, pad_id=pad_id(tokenizer), window=c.pack_window,
+                     cursor=cursor, method=c.pack_method, seed=c.seed, pstats=pstats)
+
+
+def pad_id(tok) -> int:
+    return tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
 
 
 # -- parallel warm-up -------------------------------------------------------------------------------------

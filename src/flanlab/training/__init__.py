@@ -5,8 +5,9 @@
     run_path = train(TrainConfig(model="smollm2-135m-instruct", steps=100, mixture={"holdout": ["nli"]}))
 
 Modules: config (TrainConfig), optim (optimizer and schedule builders), data (token-budget steps from the
-mixture stream), modeling (peft, the loss), checkpoint (atomic save/resume), train (the loop), export (the
-final model and its card), cli (`flanlab train`). Heavy libraries are imported when a function needs them.
+mixtures stage's rows, collated into model inputs), packed_attention (per-example attention for packed
+rows), modeling (peft, the loss), checkpoint (atomic save/resume), train (the loop), export (the final
+model and its card), cli (`flanlab train`). Heavy libraries are imported when a function needs them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import importlib
 
 _LAZY = {"TrainConfig": "config", "OptimConfig": "config", "BatchConfig": "config", "TuningConfig": "config",
-         "CheckpointConfig": "config", "ListMixture": "data"}
+         "CheckpointConfig": "config"}
 
 __all__ = sorted(_LAZY)
 

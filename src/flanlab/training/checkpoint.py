@@ -34,7 +34,7 @@ class TrainState:
 
     step: int = 0  # optimizer steps done
     position: int = 0  # data cursor: restart the mixture stream here ...
-    skip: int = 0  # ... and skip this many rows (see training/data.py)
+    skip: int = 0  # ... and skip this many rows (see mixtures/stream.py: Cursor)
     examples: int = 0
     tokens: int = 0  # non-padding tokens seen (inputs + targets)
     target_tokens: int = 0

@@ -3,7 +3,7 @@
     flanlab train --model smollm2-135m-instruct --holdout nli --steps 200 --out runs/flan-nli
     flanlab train -c configs/train/smoke.yaml --set optim.lr=1e-4 --set batch.tokens=2048
     flanlab train --resume --out runs/flan-nli             # continue a killed run exactly
-    accelerate launch --num_processes 2 $(which flanlab) train -c configs/train/base.yaml
+    accelerate launch --num_processes 2 $(which flanlab) train -c configs/train/paper.yaml
 """
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ class TrainConfig(Config):
         "full: the model's logits everywhere; auto: targets where the model allows it.")
     attention: Literal["auto", "segments", "mask"] = Field(
         "auto", description="How packed examples are kept apart. segments: attention runs per packed example "
-        "(no mask, only the diagonal blocks are computed; flanlab.mixtures.packed_attention); mask: a "
+        "(no mask, only the diagonal blocks are computed; flanlab.training.packed_attention); mask: a "
         "block-diagonal 4-D mask over the whole row; auto: segments where the model supports it.")
     mixture: MixtureConfig = Field(default_factory=MixtureConfig)
     optim: OptimConfig = Field(default_factory=OptimConfig)

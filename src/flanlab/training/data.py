@@ -1,36 +1,29 @@
-"""From the mixture stream to optimizer steps: token-budget batches, sharded across processes.
+"""From training rows to optimizer steps: token-budget batches, sharded across processes, collated.
 
-    rows = row_stream(mix, tok, kind, cfg.mixture, Cursor(0, 0))          # packed rows, each with its cursor
-    for step in step_batches(rows, budget=8192): ...                       # StepBatch: rows, tokens, targets
-    mine = shard(step.rows, rank=0, world=2)                               # rows 0, 2, 4, ... of the step
+    rows = stream.rows(mix, tok, kind, Cursor(0, 0))                    # the mixtures stage's rows + cursors
+    for step in step_batches(rows, budget=8192, kind="decoder"): ...   # StepBatch: rows, tokens, targets
+    mine = shard(step.rows, rank=0, world=2)                           # rows 0, 2, 4, ... of the step
+    batch = collate(mine[:4], "decoder", pad_id=0, mask="segments")   # torch tensors for the model
 
-Tokenization and packing are the mixture stage's (`features.tokenize_rendered`, `packing.pack`,
-`packing.collate`); this module only groups their rows into steps. A step takes rows in stream order
-while their non-padding tokens fit the budget, so every process computes the same steps from the same
-seed and takes its own rows: no example is seen twice or lost, whatever the number of processes.
-
-A `Cursor(position, skip)` says where the next unseen row is: restart the feature stream at mixture
-position `position` and skip `skip` rows (packed rows come from windows of examples; restarting at a
-window's start rebuilds the same rows).
+Tokenization, truncation, packing, the disk cache, the shuffle and the resumable cursor are the mixtures
+stage's (`flanlab.mixtures.stream`); this module only groups its rows into steps and turns a group of rows
+into model inputs. A step takes rows in stream order while their non-padding tokens fit the budget, so
+every process computes the same steps from the same seed and takes its own rows: no example is seen twice
+or lost, whatever the number of processes. A step's `cursor` is the cursor of its last row: where the next
+step starts.
 """
 
 from __future__ import annotations
 
-import itertools  # noqa: F401 - used by the doctest
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ..errors import FlanlabError
-
-IGNORE = -100
-TOKENIZE_CHUNK = 256  # examples per batched tokenizer call
-
-
-@dataclass(frozen=True)
-class Cursor:
-    position: int = 0
-    skip: int = 0
+from ..mixtures.features import IGNORE
+from ..mixtures.stream import Cursor
 
 
 @dataclass
@@ -45,65 +38,10 @@ class StepBatch:
         return sum(len(r["positions"]) for r in self.rows)
 
 
-def feature_stream(mix, tokenizer, kind: str, mcfg, start: int) -> Iterator[Any]:
-    """Tokenized examples of the mixture from stream position `start`, tokenized in batched chunks."""
-    from ..mixtures.features import tokenize_rendered
-
-    chunk: list[Any] = []
-    kw = dict(kind=kind, max_input_len=mcfg.max_input_len, max_target_len=mcfg.max_target_len,
-              on_overlong=mcfg.on_overlong)
-    for ex in mix.stream(start=start):
-        chunk.append(ex)
-        if len(chunk) == TOKENIZE_CHUNK:
-            yield from tokenize_rendered(chunk, tokenizer, **kw)
-            chunk = []
-    if chunk:
-        yield from tokenize_rendered(chunk, tokenizer, **kw)
-
-
 def row_targets(row: dict[str, Any], kind: str) -> int:
     """Tokens that carry a loss: decoder labels predict the next token, so the first label never counts."""
     labels = row["labels"]
     return int((labels[1:] != IGNORE).sum() if kind == "decoder" else (labels != IGNORE).sum())
-
-
-def rows_from(features: Iterator[Any], *, packed: bool, seq_len: int, pad_id: int, window: int,
-              cursor: Cursor, method: str = "bfd", seed: int = 0) -> Iterator[tuple[dict[str, Any], Cursor]]:
-    """Rows (packed, or one example each) with the cursor just after each row; `cursor.skip` rows skipped."""
-    from ..mixtures.packing import pack, single_row
-
-    if packed:
-        rows = shuffled_windows(pack(features, seq_len, pad_id=pad_id, method=method, window=window,
-                                     on_too_long="error"), seed)
-    else:
-        rows = ((single_row(f), Cursor(f.position + 1, 0)) for f in features)
-    for i, item in enumerate(rows):
-        if i >= cursor.skip:
-            yield item
-
-
-def shuffled_windows(rows: Iterator[dict[str, Any]], seed: int) -> Iterator[tuple[dict[str, Any], Cursor]]:
-    """The rows of each packing window in a seeded random order, each with the cursor after it.
-
-    Best-fit-decreasing emits a window's rows from the longest examples to the shortest, and length goes
-    with the task, so steps taken in that order would each see a few tasks only. The order depends only
-    on (seed, window start), so a resumed run replays it.
-    """
-    import numpy as np
-
-    def emit(buf: list[dict[str, Any]], start: int):
-        order = np.random.default_rng([seed, start]).permutation(len(buf))
-        for k, i in enumerate(order):
-            yield buf[i], Cursor(start, k + 1)
-
-    buf: list[dict[str, Any]] = []
-    for row in rows:
-        if buf and row["resume"][0] != buf[0]["resume"][0]:
-            yield from emit(buf, buf[0]["resume"][0])
-            buf = []
-        buf.append(row)
-    if buf:
-        yield from emit(buf, buf[0]["resume"][0])
 
 
 def step_batches(rows: Iterator[tuple[dict[str, Any], Cursor]], budget: int, kind: str) -> Iterator[StepBatch]:
@@ -158,35 +96,73 @@ def blank_row(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@dataclass(frozen=True)
-class TextExample:
-    """What the loop reads from a mixture stream (a `MixExample` has the same attributes)."""
+# -- model inputs -----------------------------------------------------------------------------------------
 
-    inputs: str
-    targets: str
-    position: int
-    task: str = "list"
-    template_id: str = ""
+def block_causal_mask(segment_ids, dtype=None):
+    """(B, L) segment ids -> (B, 1, L, L) additive mask: 0 where query i may see key j (same segment, j <= i).
 
-
-class ListMixture:
-    """A fixed list of (inputs, targets) pairs repeated forever, as a mixture: for tests and benchmarks.
-
-    >>> [ex.targets for ex in itertools.islice(ListMixture([("1+1", "2"), ("2+2", "4")]).stream(1), 3)]
-    ['4', '2', '4']
+    Padding (segment 0) sees only itself, so no softmax row is empty.
     """
+    import torch
 
-    def __init__(self, pairs: list[tuple[str, str]], task: str = "list"):
-        if not pairs:
-            raise FlanlabError("ListMixture needs at least one (inputs, targets) pair")
-        self.pairs, self.task = list(pairs), task
+    dtype = dtype or torch.float32
+    seg = torch.as_tensor(segment_ids)
+    L = seg.shape[-1]
+    causal = torch.ones(L, L, dtype=torch.bool).tril()
+    same = seg[:, :, None] == seg[:, None, :]
+    pad = (seg == 0)[:, :, None] & ~torch.eye(L, dtype=torch.bool)[None]
+    allowed = same & causal[None] & ~pad
+    mask = torch.zeros(allowed.shape, dtype=dtype)
+    mask.masked_fill_(~allowed, torch.finfo(dtype).min)
+    return mask[:, None]
 
-    def stream(self, start: int = 0) -> Iterator[TextExample]:
-        pos = start
-        while True:
-            x, y = self.pairs[pos % len(self.pairs)]
-            yield TextExample(x, y, pos, self.task)
-            pos += 1
 
-    def rates(self) -> dict[str, float]:
-        return {self.task: 1.0}
+def collate(rows: list[dict[str, Any]], kind: str = "decoder", *, pad_id: int = 0, mask: str = "4d",
+            dtype=None) -> dict[str, Any]:
+    """Rows from `packing.pack`/`packing.single_row` -> torch tensors for `model(**batch, use_cache=False)`.
+
+    Packed decoder rows: input_ids, labels, position_ids and (mask="4d") a block-diagonal causal
+    `attention_mask` of `dtype` (match the model's dtype; additive float, since eager attention adds it to
+    the scores and a bool mask would be added as 0/1), or (mask="position_ids") none, letting transformers
+    derive the blocks from position_ids, or (mask="segments") `segments`, the per-example index of
+    `packed_attention` (the model must be switched with `use_segment_attention`). Unpacked rows are
+    right-padded to the longest row: input_ids, attention_mask (2-D), labels; encoder-decoder rows also
+    pad labels with IGNORE (-100).
+    """
+    import torch
+
+    if not rows:
+        raise FlanlabError("collate() got no rows")
+    if kind not in ("decoder", "encoder-decoder"):
+        raise FlanlabError(f"unknown model kind {kind!r}; known: decoder, encoder-decoder")
+    if "segment_ids" in rows[0]:
+        if kind != "decoder":
+            raise FlanlabError("packed rows are for decoder-only models")
+        batch = {k: torch.as_tensor(np.stack([r[k] for r in rows])) for k in ("input_ids", "labels", "position_ids")}
+        if mask == "4d":
+            batch["attention_mask"] = block_causal_mask(np.stack([r["segment_ids"] for r in rows]), dtype)
+        elif mask == "segments":
+            from .packed_attention import Segments
+
+            batch["segments"] = Segments.from_segment_ids(np.stack([r["segment_ids"] for r in rows]))
+        elif mask != "position_ids":
+            raise FlanlabError(f"unknown mask form {mask!r}; known: 4d, segments, position_ids")
+        return batch
+    return _pad_batch(rows, kind, pad_id)
+
+
+def _pad_batch(rows: list[dict[str, Any]], kind: str, pad_id: int) -> dict[str, Any]:
+    import torch
+
+    longest = max(len(r["input_ids"]) for r in rows)
+    ids = np.full((len(rows), longest), pad_id, dtype=np.int64)
+    att = np.zeros((len(rows), longest), dtype=np.int64)
+    lab_len = longest if kind == "decoder" else max(len(r["labels"]) for r in rows)
+    labels = np.full((len(rows), lab_len), IGNORE, dtype=np.int64)
+    for i, r in enumerate(rows):
+        n = len(r["input_ids"])
+        ids[i, :n] = r["input_ids"]
+        att[i, :n] = 1
+        labels[i, :len(r["labels"])] = r["labels"]
+    return {"input_ids": torch.as_tensor(ids), "attention_mask": torch.as_tensor(att),
+            "labels": torch.as_tensor(labels)}

@@ -22,7 +22,7 @@ from ..runs import atomic_write_text
 
 def export_model(s) -> Path | None:
     """Save the trained model of session `s`; every process must call this (state gathering is collective)."""
-    from ..mixtures.packed_attention import restore_attention
+    from .packed_attention import restore_attention
     from .modeling import hf_model, is_prompt_learning
 
     acc = s.accelerator

@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import FlanlabError
+from ..mixtures.features import IGNORE
 
-IGNORE = -100
 # Config attributes that mean logits are not just `lm_head(hidden)`.
 _LOGIT_TRANSFORMS = ("final_logit_softcapping", "logit_scale", "logits_scaling", "output_multiplier_scale")
 
@@ -106,7 +106,7 @@ class LossModule(torch.nn.Module):
     def forward(self, input_ids, labels, attention_mask=None, position_ids=None, segments=None):
         if self.kind == "encoder-decoder":
             return self._seq2seq(input_ids, labels, attention_mask)
-        # segments: packed rows with per-example attention (mixtures.packed_attention), no mask needed
+        # segments: packed rows with per-example attention (training.packed_attention), no mask needed
         extra = {"flanlab_segments": segments} if segments is not None else {}
         # HF convention: labels are aligned with input_ids; position t predicts token t+1.
         targets = labels[:, 1:]

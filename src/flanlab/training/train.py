@@ -2,7 +2,7 @@
 
     flanlab train --model smollm2-135m-instruct --holdout nli --steps 200 --out runs/flan-nli
     flanlab train --resume --out runs/flan-nli                                # continue after a crash
-    accelerate launch --num_processes 2 $(which flanlab) train -c configs/train/base.yaml   # DDP/FSDP/...
+    accelerate launch --num_processes 2 $(which flanlab) train -c configs/train/paper.yaml   # DDP/FSDP/...
 
     from flanlab.training import TrainConfig, train
     run_path = train(TrainConfig(model="runs/base/model", steps=100))
@@ -48,6 +48,7 @@ class Session:
     scheduler: Any
     mix: Any
     state: ckpt.TrainState
+    cache: Any = None  # the mixtures stage's FeatureCache of a real Mixture (None for other streams)
     mask_form: str = "4d"  # packed rows: "segments" (packed_attention) or "4d" (block-diagonal mask)
     timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
     last_loss: float | None = None
@@ -128,7 +129,7 @@ def choose_loss(cfg: TrainConfig, model, kind: str) -> bool:
 
 def choose_attention(cfg: TrainConfig, model, kind: str) -> str:
     """How packed rows keep examples apart: "segments" (per-example attention) or "4d" (a block mask)."""
-    from ..mixtures.packed_attention import use_segment_attention
+    from .packed_attention import use_segment_attention
 
     if cfg.attention == "mask" or not packs(cfg, model, kind):
         return "4d"
@@ -171,7 +172,7 @@ def setup(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mi
     module, optimizer = accelerator.prepare(module, optimizer)
     accelerator.register_for_checkpointing(scheduler)
     s = Session(cfg, accelerator, path, run, module, tokenizer, kind, optimizer, scheduler, mix,
-                ckpt.TrainState(), mask_form=mask_form)
+                ckpt.TrainState(), cache=feature_cache(mix, tokenizer, kind), mask_form=mask_form)
     if resume and (last := ckpt.latest_checkpoint(path)) is not None:
         s.state = ckpt.load_checkpoint(accelerator, last)
         trim_metrics(path / METRICS, s.state.step, accelerator.is_main_process)
@@ -179,6 +180,14 @@ def setup(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mi
     if cfg.trackers:
         accelerator.init_trackers(path.name, config=_flat_config(cfg))
     return s
+
+
+def feature_cache(mix, tokenizer, kind: str):
+    """The disk cache of a real Mixture's tokenized examples (what `flanlab mixture pack` fills), else None."""
+    from ..mixtures.mixture import Mixture
+    from ..mixtures.stream import FeatureCache
+
+    return FeatureCache(mix, tokenizer, kind) if isinstance(mix, Mixture) else None
 
 
 def clear_outputs(path: Path) -> None:
@@ -227,18 +236,17 @@ def packed(s: Session) -> bool:
 
 
 def steps_from(s: Session) -> Iterator[data.StepBatch]:
-    m = s.cfg.mixture
-    cursor = data.Cursor(s.state.position, s.state.skip)
-    feats = data.feature_stream(s.mix, s.tokenizer, s.kind, m, cursor.position)
-    rows = data.rows_from(feats, packed=packed(s), seq_len=m.seq_len, pad_id=s.tokenizer.pad_token_id,
-                          window=m.pack_window, method=m.pack_method, cursor=cursor, seed=m.seed)
+    """Optimizer steps from the mixtures stage's rows (`mixtures.stream.rows`: tokenized, truncated, cached,
+    packed, shuffled), starting at the state's cursor."""
+    from ..mixtures import stream
+
+    cursor = stream.Cursor(s.state.position, s.state.skip)
+    rows = stream.rows(s.mix, s.tokenizer, s.kind, cursor, cfg=s.cfg.mixture, packed=packed(s), cache=s.cache)
     return data.step_batches(rows, s.cfg.batch.tokens, s.kind)
 
 
 def collate(s: Session, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    from ..mixtures.packing import collate as mixture_collate
-
-    batch = mixture_collate(rows, s.kind, pad_id=s.tokenizer.pad_token_id, mask=s.mask_form)
+    batch = data.collate(rows, s.kind, pad_id=s.tokenizer.pad_token_id, mask=s.mask_form)
     return {k: v.to(s.accelerator.device) for k, v in batch.items()}
 
 
@@ -365,8 +373,8 @@ def summary(s: Session) -> dict[str, Any]:
 def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mixture: Any = None) -> Path:
     """Train as `cfg` says; returns the run directory (model/ inside it). Raises FlanlabError on bad input.
 
-    `mixture` replaces the one built from `cfg.mixture` (anything with `.stream(start)`, e.g.
-    `data.ListMixture` in tests and benchmarks).
+    `mixture` replaces the one built from `cfg.mixture` (a `Mixture`, or anything with `.stream(start)`,
+    e.g. `flanlab.testing.ListMixture` in tests and benchmarks).
     """
     from .export import export_model
 

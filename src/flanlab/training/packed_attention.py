@@ -29,6 +29,8 @@ from typing import Any
 
 import torch
 
+from .modeling import hf_model
+
 NAME = "flanlab_segments"
 BUCKET_RATIO = 1.5  # examples in one bucket differ in length by at most this factor (bounds padded work)
 
@@ -154,15 +156,9 @@ def register() -> None:
     AttentionMaskInterface.register(NAME, sdpa_mask)  # unpacked calls get the usual sdpa mask
 
 
-def _unwrap(model):
-    """The transformers model inside a peft wrapper (as training.modeling.hf_model; mixtures must not
-    import training)."""
-    return model.get_base_model() if hasattr(model, "get_base_model") else model
-
-
 def use_segment_attention(model, seq_len: int = 2048) -> bool:
     """Switch a transformers model (or a peft wrapper) to segment attention; False where it cannot."""
-    hf = _unwrap(model)
+    hf = hf_model(model)
     if not hasattr(hf, "set_attn_implementation") or not supports(hf.config, seq_len):
         return False
     register()
@@ -177,7 +173,7 @@ def use_segment_attention(model, seq_len: int = 2048) -> bool:
 
 def restore_attention(model: Any) -> None:
     """Back to the attention the model was loaded with (saved configs must not name NAME)."""
-    hf = _unwrap(model)
+    hf = hf_model(model)
     previous = getattr(hf, "_flanlab_previous_attention", None)
     if previous is not None:
         hf.set_attn_implementation(previous)
