@@ -5,13 +5,14 @@
 
 Prints ONE JSON line. What is measured, each in a fresh subprocess so that peak memory is its own:
 
-- `ours`: the whole pipeline from the mixture config: pools, stream draws, rendering, tokenization (cold
-  disk cache, `stream.warm` over `--workers` processes), packing (BFD, 2048-token rows). Then `warm_*`: the
+- `ours`: the whole pipeline from the mixture config, through the one data path that `flanlab train`
+  reads (`stream.rows`): pools, stream draws, rendering, tokenization (cold disk cache, `stream.warm` over
+  `--workers` processes), packing (BFD, 2048-token rows), the seeded shuffle of each window. Then `warm_*`: the
   same again from the disk cache (what a second run or a resumed training pays; `warm_first_row_s`: time to
   the first packed row). At n and 2n: the peak RSS
   must not grow with n (memory holds one chunk per task and one packing window).
-- `vs_trl`: the same n rendered examples (prompt, completion) prepared by ours (tokenize + pack, one
-  process) and by TRL's `SFTTrainer._prepare_dataset` (EOS, tokenization, completion-only labels,
+- `vs_trl`: the same n rendered examples (prompt, completion) prepared by ours (`stream.rows` over the list
+  of pairs: tokenize with the over-long policy, pack, shuffle; one process, no cache) and by TRL's `SFTTrainer._prepare_dataset` (EOS, tokenization, completion-only labels,
   `pack_dataset` bfd at the same max_length; dataset_num_proc=None: one process), in the same process.
   `ratio` = our examples/s / TRL's.
 - `flan_full`: packing efficiency of the full FLAN mixture (every catalogue task, examples-proportional
@@ -98,7 +99,7 @@ def worker_ours(root: Path, tasks: list[str], n: int, workers: int) -> dict:
     from flanlab.mixtures.features import TokenStats
     from flanlab.mixtures.mixture import Mixture
     from flanlab.mixtures.packing import PackingStats
-    from flanlab.mixtures.stream import FeatureCache, packed_rows, warm
+    from flanlab.mixtures.stream import FeatureCache, rows, warm
 
     tok, _ = tokenizer()
     os.environ["FLANLAB_CACHE"] = tempfile.mkdtemp(prefix="bench-cache-")  # cold data cache, after the tokenizer
@@ -107,12 +108,12 @@ def worker_ours(root: Path, tasks: list[str], n: int, workers: int) -> dict:
     mix = Mixture(cfg)
     warm(FeatureCache(mix, tok), 0, n, workers=workers)
     stats, pstats = TokenStats(), PackingStats()
-    for _ in packed_rows(mix, tok, stop=n, stats=stats, pstats=pstats):
+    for _ in rows(mix, tok, stop=n, stats=stats, pstats=pstats):
         pass
     cold = time.perf_counter() - t0
     t1 = time.perf_counter()
     p2, first = PackingStats(), None
-    for _ in packed_rows(Mixture(cfg), tok, stop=n, pstats=p2):
+    for _ in rows(Mixture(cfg), tok, stop=n, pstats=p2):
         first = first or time.perf_counter() - t1
     warm_s = time.perf_counter() - t1
     return {"n": n, "examples": pstats.examples, "tokens": pstats.tokens, "rows": pstats.rows,
@@ -125,17 +126,23 @@ def worker_ours(root: Path, tasks: list[str], n: int, workers: int) -> dict:
 
 
 def worker_vs_trl(root: Path, tasks: list[str], n: int) -> dict:
-    from flanlab.mixtures.features import tokenize
     from flanlab.mixtures.mixture import Mixture
-    from flanlab.mixtures.packing import PackingStats, pack
+    from flanlab.mixtures.packing import PackingStats
+    from flanlab.mixtures.stream import rows
+    from flanlab.testing import TextExample
 
     tok, _ = tokenizer()
     os.environ["FLANLAB_CACHE"] = tempfile.mkdtemp(prefix="bench-cache-")
-    pairs = [(x.inputs, x.targets) for x in Mixture(mixture_config(root, tasks)).stream(0, n)]
+    cfg = mixture_config(root, tasks)
+    pairs = [(x.inputs, x.targets) for x in Mixture(cfg).stream(0, n)]
+
+    class Pairs:  # the rendered pairs as a finite stream: the data path's uncached branch
+        def stream(self, start=0):
+            return (TextExample(p, c, i) for i, (p, c) in enumerate(pairs[start:], start))
+
     t0 = time.perf_counter()
     pstats = PackingStats()
-    feats = (f for i in range(0, len(pairs), 1000) for f in tokenize(pairs[i:i + 1000], tok))
-    for _ in pack(feats, 2048, pad_id=tok.pad_token_id, stats=pstats):
+    for _ in rows(Pairs(), tok, cfg=cfg, pstats=pstats):
         pass
     ours = time.perf_counter() - t0
     trl = run_trl(pairs, tok)

@@ -63,7 +63,7 @@ class OnceMixture:
         self.pairs = pairs
 
     def stream(self, start: int = 0):
-        from flanlab.training.data import TextExample
+        from flanlab.testing import TextExample
 
         for i in range(start, len(self.pairs)):
             yield TextExample(*self.pairs[i], position=i, task="bench")
@@ -85,12 +85,11 @@ def packed_steps(path: Path, pairs, args) -> int:
     """Optimizer steps flanlab takes over the examples: packed rows, `args.rows` rows' worth of tokens each."""
     from transformers import AutoTokenizer
 
+    from flanlab.mixtures import stream
     from flanlab.training import data
 
     tok = AutoTokenizer.from_pretrained(path)
-    mcfg = mixture_config(pairs, args)
-    rows = data.rows_from(data.feature_stream(OnceMixture(pairs), tok, "decoder", mcfg, 0), packed=True,
-                          seq_len=args.seq_len, pad_id=tok.pad_token_id or 0, window=len(pairs), cursor=data.Cursor())
+    rows = stream.rows(OnceMixture(pairs), tok, "decoder", cfg=mixture_config(pairs, args))
     return sum(1 for _ in data.step_batches(rows, args.rows * args.seq_len, "decoder"))
 
 
@@ -168,7 +167,8 @@ def target_loss(path: Path, feats, rows: int = 4) -> float:
     import torch
     from transformers import AutoModelForCausalLM
 
-    from flanlab.mixtures.packing import collate, single_row
+    from flanlab.mixtures.packing import single_row
+    from flanlab.training.data import collate
     from flanlab.training.modeling import LossModule
 
     model = AutoModelForCausalLM.from_pretrained(path, dtype="float32").eval()

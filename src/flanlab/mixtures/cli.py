@@ -4,6 +4,7 @@
     flanlab mixture plan --holdout nli --json
     flanlab mixture sample --n 5 --holdout nli --source bundled
     flanlab mixture export --out runs/mix-nli --n 100000 --holdout nli --data-dir data/hf
+    flanlab mixture export --out runs/mix-trl --n 10000 --format trl-prompt-completion --format torchtune
     flanlab mixture plan -c mix.yaml --set scheme=temperature --set temperature=2
     flanlab mixture pack --n 20000 --holdout nli --source bundled   # tokenize + pack: truncation, efficiency
 """
@@ -115,6 +116,8 @@ def sample(config: Optional[Path] = CONFIG, set_: Optional[list[str]] = SET, hol
     _, mix = build(config, set_, holdout, data_dir, source, tasks_file, seed)
     xs = mix.take(n, start=start)
     if json_:
+        from .export import record
+
         print_json({"examples": [record(x) for x in xs], "stats": mix.stats.as_dict()})
         return
     for x in xs:
@@ -124,77 +127,37 @@ def sample(config: Optional[Path] = CONFIG, set_: Optional[list[str]] = SET, hol
         err.print(f"[bold]-> {x.targets}[/bold]", highlight=False)
 
 
-def record(x) -> dict[str, Any]:
-    """One exported row: what any trainer needs, plus where it came from."""
-    return {"inputs": x.inputs, "targets": x.targets, "task": x.task, "cluster": x.cluster,
-            "template_id": x.template_id, "example_id": x.example_id, "position": x.position, "shots": x.shots}
+FORMAT = typer.Option(None, "--format", "-f", help="Export format, repeatable: jsonl (default; with --hf a "
+                      "datasets directory too), trl-prompt-completion, trl-messages, torchtune.")
 
 
 @app.command()
 def export(out: Path = typer.Option(..., "--out", "-o", help="Run directory to write."),
            n: Optional[int] = typer.Option(None, "--n", help="Examples (default: one pass over the capped pools)."),
+           format_: Optional[list[str]] = FORMAT,
            config: Optional[Path] = CONFIG, set_: Optional[list[str]] = SET, holdout: Optional[list[str]] = HOLDOUT,
            data_dir: Optional[Path] = DATA_DIR, source: Optional[str] = SOURCE,
            tasks_file: Optional[list[Path]] = TASKS_FILE, seed: Optional[int] = SEED,
-           hf: bool = typer.Option(True, "--hf/--no-hf", help="Also write a Hugging Face dataset (save_to_disk)."),
+           hf: bool = typer.Option(True, "--hf/--no-hf", help="With jsonl: also write a Hugging Face dataset "
+                                   "(save_to_disk)."),
+           separator: str = typer.Option("\n", "--separator", help="trl-prompt-completion: text ending each prompt."),
            overwrite: bool = OVERWRITE, json_: bool = JSON) -> None:
-    """Write the rendered mixture to OUT/mixture.jsonl and OUT/dataset (datasets.load_from_disk), with
-    inputs, targets, task, cluster, template_id, for TRL, axolotl, torchtune or any other trainer.
+    """Write the rendered mixture for other trainers: TRL (prompt/completion or conversational messages),
+    torchtune (instruct_dataset columns input/output, plus its config section) or plain JSONL with
+    inputs, targets, task, cluster, template_id (and a datasets.load_from_disk directory).
 
-    Example: flanlab mixture export --out runs/mix-nli --n 10000 --holdout nli --source bundled
+    Example: flanlab mixture export --out runs/mix-nli --n 10000 --holdout nli --format trl-prompt-completion
     """
-    from ..runs import RunDir
+    from .export import check_formats, export_mixture
 
+    formats = check_formats(_list(format_))
     cfg, mix = build(config, set_, holdout, data_dir, source, tasks_file, seed)
-    rates = mix.rates()
-    n = n if n is not None else sum(r["n"] for r in rates.values())
-    run = RunDir.create(out, "mixture export", cfg, overwrite=overwrite)
-    run.write_json("plan.json", {"tasks": mix.plan(), "evaluate": mix.split.evaluate})
-    path = run.path / "mixture.jsonl"
-    written = write_jsonl(mix.stream(0, n), path)
-    if hf:
-        save_hf(path, run.path / "dataset")
-    produced = mix.stats.produced
-    shares = {t: {"planned": round(r["share"], 5), "produced": round(produced.get(t, 0) / max(written, 1), 5)}
-              for t, r in rates.items()}  # the proportions this export actually has, next to the plan's
-    summary = {"examples": written, "positions": n, "path": str(path), "stats": mix.stats.as_dict(),
-               "shares": shares,
-               "dataset": str(run.path / "dataset") if hf else None, "skipped_tasks": mix.skipped_tasks}
-    run.finish(summary)
+    summary = export_mixture(cfg, out, formats=formats, n=n, hf=hf, separator=separator, overwrite=overwrite,
+                             mixture=mix)
     if json_:
         print_json(summary)
     else:
-        err.print(f"wrote {written} examples to {path}" + (f" and {run.path / 'dataset'}" if hf else ""))
-
-
-def write_jsonl(examples, path: Path) -> int:
-    import json
-
-    count = 0
-    with open(path, "w", encoding="utf-8") as f:
-        for x in examples:
-            f.write(json.dumps(record(x), ensure_ascii=False) + "\n")
-            count += 1
-    return count
-
-
-def save_hf(jsonl: Path, out: Path) -> None:
-    """JSONL -> datasets.save_to_disk, streamed through Arrow (not held in memory)."""
-    import shutil
-    import tempfile
-
-    import datasets
-
-    features = datasets.Features({k: datasets.Value(v) for k, v in (
-        ("inputs", "string"), ("targets", "string"), ("task", "string"), ("cluster", "string"),
-        ("template_id", "string"), ("example_id", "string"), ("position", "int64"), ("shots", "int32"))})
-    datasets.disable_progress_bars()  # stderr stays readable; the run record says what was written
-    tmp = tempfile.mkdtemp(prefix="flanlab-export-")
-    try:
-        ds = datasets.Dataset.from_json(str(jsonl), features=features, cache_dir=tmp)
-        ds.save_to_disk(str(out))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        err.print(f"wrote {summary['examples']} examples to " + ", ".join(summary["files"].values()), highlight=False)
 
 
 @app.command("pack")
