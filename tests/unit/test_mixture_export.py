@@ -124,11 +124,37 @@ def _saved_tokenizer(tmp_path):
     return tmp_path / "tok"
 
 
-def test_torchtune_instruct_dataset_reads_the_export(exported):
+class _TuneTokenizer:
+    """A torchtune ModelTokenizer over the tiny tokenizer: messages -> (tokens, mask), mask = no loss."""
+
+    def __init__(self, tok):
+        self.tok = tok
+
+    def tokenize_messages(self, messages):
+        tokens, mask = [], []
+        for m in messages:
+            ids = self.tok(m.text_content, add_special_tokens=False)["input_ids"] + [self.tok.eos_token_id]
+            tokens += ids
+            mask += [m.masked] * len(ids)
+        return tokens, mask
+
+    def __call__(self, sample, inference=False):
+        sample["tokens"], sample["mask"] = self.tokenize_messages(sample.pop("messages"))
+        return sample
+
+
+def test_torchtune_instruct_dataset_reads_the_export(exported, tiny_tok):
     pytest.importorskip("torchtune")
-    from torchtune.data import InputOutputToMessages
+    import yaml
+    from torchtune.datasets import instruct_dataset
 
     out, base = exported
-    rows = _read(out / "torchtune.jsonl")
-    msgs = InputOutputToMessages()(rows[0])["messages"]  # what instruct_dataset applies to every row
-    assert [(m.role, m.text_content) for m in msgs] == [("user", base[0]["inputs"]), ("assistant", base[0]["targets"])]
+    cfg = yaml.safe_load((out / "torchtune.yaml").read_text())["dataset"]
+    ds = instruct_dataset(_TuneTokenizer(tiny_tok), source=cfg["source"], data_files=cfg["data_files"],
+                          split=cfg["split"], train_on_input=cfg["train_on_input"])
+    assert len(ds) == N
+    for i in (0, N - 1):
+        sample = ds[i]
+        target = [t for t, lab in zip(sample["tokens"], sample["labels"]) if lab != -100]
+        assert tiny_tok.decode(target, skip_special_tokens=True) == base[i]["targets"]
+        assert tiny_tok.decode(sample["tokens"], skip_special_tokens=True).startswith(base[i]["inputs"])
