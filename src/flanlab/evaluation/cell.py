@@ -71,7 +71,7 @@ def _render_all(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any, examples: list[d
         if cell.shots:
             from ..mixtures.fewshot import build
 
-            cands = list(pool)
+            cands = [c for c in pool if c.get("id") != ex.get("id")]  # never itself (evaluation-only tasks)
             random.Random(f"{cfg.fewshot_seed}:{ex.get('id')}").shuffle(cands)
             shot = build(cell.task, tset, template, ex, cands, length=lm.length, k=cell.shots,
                          budget=cfg.fewshot_budget, mode=cell.mode)

@@ -99,6 +99,9 @@ class Mixture:
     # -- data ------------------------------------------------------------------------------------------
     def pool(self, task: str) -> Pool:
         if task not in self._pools:
+            if self.cat.task(task).evaluation_only:  # the split keeps them out; this guards other callers
+                raise FlanlabError(f"task {task!r} is evaluation-only (its only labelled split is its test split): "
+                                   "it has no training examples")
             c = self.cfg
             self._pools[task] = open_pool(self.cat.task(task), "train", cap=c.cap, source=c.source,
                                           data_dir=c.data_dir, split_overrides=c.split_overrides.get(task))

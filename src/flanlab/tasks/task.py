@@ -79,6 +79,10 @@ class TaskSpec:
     # are one example; preprocess gets the first row plus `_rows` (the whole group). Carving counts groups,
     # so an input never lands in both train and dev; the train role yields one example per reference.
     group_by: str = ""
+    # Evaluation-only: the task's only labelled split is its test split (WSC273), so it never trains: a
+    # mixture leaves it out (shown in `flanlab mixture plan`), and naming it in `include` is an error. Its
+    # train role still serves evaluation (few-shot exemplars: the other test rows; see docs/protocol.md).
+    evaluation_only: bool = False
     version: int = 1
 
     @property

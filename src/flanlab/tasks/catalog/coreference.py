@@ -55,11 +55,11 @@ TASKS = [
     TaskSpec(
         name="wsc273", cluster="coreference", source=Source("ErnestSDavis/winograd_wsc", "wsc273"),
         preprocess=wsc273_fields, fields=("text", "pronoun"), dynamic_options=True, metrics=("accuracy",),
-        # WSC273 has only a test split on the Hub (273 schemas). Every role reads it: train = test minus
-        # every 10th row (dev), test = all of it. So train and test overlap: evaluate wsc273 only with
-        # models for which the coreference cluster was held out (the hold-out split guarantees that).
+        # WSC273 has only a test split on the Hub (273 schemas): it is evaluation-only and never trains (as in
+        # the paper, which lists it among the datasets it evaluates). Its dev role (template choice) is every
+        # 10th test row, and its train role, the other rows, serves only as few-shot exemplars at evaluation.
         splits=SplitRoles(train="test", dev="test", test="test"), template_set="pronoun_resolution",
-        turnable=False, display="Coreference: Winograd Schema Challenge (WSC273)",
+        evaluation_only=True, turnable=False, display="Coreference: Winograd Schema Challenge (WSC273)",
         description="Winograd Schema Challenge, 273 schemas: which candidate does the pronoun refer to?"),
 ]
 # DPR: label 0 = candidates[0], 1 = candidates[1]. WSC273: label indexes `options`.
