@@ -44,10 +44,6 @@ class Rendered:
     references: tuple[str, ...] = ()  # every gold answer (generation metrics)
     turned: bool = False
 
-    @property
-    def full_template_id(self) -> str:
-        return f"{self.task}/{self.template_id}"
-
 
 def example_options(task: TaskSpec, example: dict[str, Any]) -> tuple[str, ...] | None:
     if task.dynamic_options:
