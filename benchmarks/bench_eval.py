@@ -110,6 +110,7 @@ def fp64_errors(model, tok, scores: dict[str, dict[str, list[float]]], n: int, d
     for prompt, opts in list(scores["flanlab"].items())[:n]:
         for j, opt in enumerate(scores["flanlab_options"][prompt]):
             ctx, cont = encode_pair(tok, prompt, delimiter + opt)
+            cont = cont + [tok.eos_token_id]  # options are scored followed by EOS (rank_eos, the default)
             with torch.no_grad():
                 logp = m64(input_ids=torch.tensor([ctx + cont])).logits[0].log_softmax(-1)
             truth = sum(logp[len(ctx) - 1 + i, t].item() for i, t in enumerate(cont))
@@ -141,8 +142,9 @@ def work_tokens(tok, continuations: dict[str, list[str]], max_length: int) -> di
     for prompt, conts in continuations.items():
         for cont in conts:
             ctx, opt = encode_pair(tok, prompt, cont)
+            opt = opt + [tok.eos_token_id]  # rank_eos (the default): every option ends with EOS
             groups.add(tuple(ctx + opt[:-1]))
-        enc = encode_requests(tok, "decoder", [RankRequest(prompt, tuple(conts))], max_length)[0]
+        enc = encode_requests(tok, "decoder", [RankRequest(prompt, tuple(conts), eos=True)], max_length)[0]
         ours["flanlab_body_tokens"] += enc.length
         ours["flanlab_head_tokens"] += 1 + enc.trie.n_internal
     lm = sum(len(g) for g in groups)

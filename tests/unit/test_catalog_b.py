@@ -137,7 +137,8 @@ def test_copa_preprocess():
     row = {"premise": "The pond froze.", "choice1": "It was warm.", "choice2": "It was very cold.",
            "question": "cause", "idx": 3, "label": 1}
     assert pre("copa", row) == {"premise": "The pond froze.", "question": "cause", "ask": "What was the cause of this?",
-                                "options": ["It was warm.", "It was very cold."], "label": 1}
+                                "stem": "The pond froze because", "options": ["It was warm.", "It was very cold."],
+                                "completions": ["it was warm.", "it was very cold."], "label": 1}
     assert pre("copa", dict(row, question="effect"))["ask"] == "What happened as a result?"
     assert pre("copa", dict(row, label=-1)) is None
 
@@ -174,14 +175,17 @@ def test_story_cloze_preprocess():
 def test_coreference_preprocess():
     dpr = {"sentence": "Ann thanked Bea because she had helped.", "pronoun": "she", "candidates": ["Ann", "Bea"],
            "label": 1}
-    assert pre("dpr", dpr) == {"text": dpr["sentence"], "pronoun": "she", "options": ["Ann", "Bea"], "label": 1}
+    assert pre("dpr", dpr) == {"context": "Ann thanked Bea because", "options": ["Ann had helped.", "Bea had helped."],
+                               "label": 1}
     wino = {"sentence": "The cup fell off the shelf because _ was tilted.", "option1": "the cup",
             "option2": "the shelf", "answer": "2"}
-    assert pre("winogrande", wino) == {"sentence": wino["sentence"], "options": ["the cup", "the shelf"], "label": 1}
+    assert pre("winogrande", wino) == {"context": "The cup fell off the shelf because",
+                                       "options": ["the cup was tilted.", "the shelf was tilted."], "label": 1}
     assert pre("winogrande", dict(wino, answer="")) is None
-    wsc = {"text": "The jar did not fit in the bag because it was too big.", "pronoun": "it", "pronoun_loc": 37,
-           "quote": "it was too big", "quote_loc": 37, "options": ["the jar", "the bag"], "label": 0, "source": "s"}
-    assert pre("wsc273", wsc) == {"text": wsc["text"], "pronoun": "it", "options": ["the jar", "the bag"], "label": 0}
+    wsc = {"text": "The jar did not fit in the bag because it was too big.", "pronoun": "it", "pronoun_loc": 39,
+           "quote": "it was too big", "quote_loc": 39, "options": ["the jar", "the bag"], "label": 0, "source": "s"}
+    assert pre("wsc273", wsc) == {"context": "The jar did not fit in the bag because",
+                                  "options": ["the jar was too big.", "the bag was too big."], "label": 0}
 
 
 def test_cosmos_qa_preprocess():

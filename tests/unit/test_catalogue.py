@@ -205,3 +205,75 @@ def test_real_mirror_loads_every_dataset_found(shared_hf):
             assert render(t, tset, tset.forward[0], ex) is not None or tset.forward[0].when
         found += 1
     assert found >= 25
+
+
+# -- section 4.1: coreference and commonsense are posed as sentence completion -------------------------------
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+@pytest.mark.parametrize("name", ["dpr", "winogrande", "wsc273"])
+def test_section_4_1_coreference_options_are_sentence_continuations(name):
+    """Paper section 4.1: coreference tasks are "formulated as finishing an incomplete sentence": the options
+    are the rests of the sentence with each candidate in place, not the candidates' names. The context plus
+    either option is the source sentence with that candidate filled in."""
+    task, tset = CAT.task(name), CAT.templates(name)
+    examples = list(iter_examples(task, "test", source="bundled"))
+    assert examples
+    for ex in examples:
+        opts = ex["options"]
+        assert len(opts) == 2 and opts[0] != opts[1]
+        rest = opts[0][-10:]
+        assert all(o.endswith(rest) for o in opts)  # one sentence, two fillers
+        assert ex["context"] and not ex["context"].endswith(" ")
+        r = render(task, tset, tset.get("01"), ex)
+        assert r.targets == opts[ex["label"]] and f"- {opts[1]}" in r.inputs
+        base = render(task, tset, None, ex, mode="baseline")
+        assert base.inputs == ex["context"] and base.options == tuple(opts)
+
+
+def test_section_4_1_completion_fills_the_blank_or_pronoun():
+    from flanlab.tasks.catalog.coreference import dpr_fields, winogrande_fields, wsc273_fields
+
+    wino = {"sentence": "Sam gave Kim a ride because _ had a car.", "option1": "Sam", "option2": "Kim", "answer": "1"}
+    ex = winogrande_fields(wino)
+    for i, o in enumerate(("Sam", "Kim")):
+        assert ex["context"] + " " + ex["options"][i] == wino["sentence"].replace("_", o)
+    wsc = {"text": "Tom lent Ray his car because his own was broken.", "pronoun": "his", "pronoun_loc": 29,
+           "options": ["Tom", "Ray"], "label": 1}
+    assert wsc273_fields(wsc)["options"] == ["Tom's own was broken.", "Ray's own was broken."]  # possessive
+    dpr = {"sentence": "A chicken pecked at a bug and it ate it.", "pronoun": "it", "candidates": ["A chicken", "a bug"],
+           "label": 0}
+    assert dpr_fields(dpr) == {"context": "A chicken pecked at a bug and", "options": ["a chicken ate it.",
+                                                                                       "a bug ate it."], "label": 0}
+    assert dpr_fields(dict(dpr, pronoun="she")) is None  # no such pronoun: skipped (counted), not guessed
+    start = {"sentence": "_ was late, so Ann waited for Bo.", "option1": "Ann", "option2": "the bus", "answer": "2"}
+    assert winogrande_fields(start)["options"] == ["Ann was late, so Ann waited for Bo.",
+                                                   "The bus was late, so Ann waited for Bo."]
+
+
+@pytest.mark.parametrize("name", ["copa", "piqa", "hellaswag", "story_cloze", "winogrande", "wsc273", "dpr"])
+def test_section_4_1_gpt3_baselines_are_sentence_completions(name):
+    """The GPT-3-style baseline prompts (section 4: "the same prompts as GPT-3") of the completion tasks are
+    sentence completions: the prompt is the start of the text and each option continues it; no
+    "Question: ... Answer:" frame."""
+    task, tset = CAT.task(name), CAT.templates(name)
+    assert "Question" not in tset.baseline and "Answer" not in tset.baseline
+    hand = {"hellaswag": {"activity_label": "Baking", "ctx": "A man mixes flour. he", "label": "1",
+                          "endings": ["eats it.", "adds water.", "sings.", "leaves."]},
+            "story_cloze": {**{f"input_sentence_{i}": f"Sentence {i}." for i in range(1, 5)},
+                            "sentence_quiz1": "It ended.", "sentence_quiz2": "It went on.", "answer_right_ending": 1}}
+    if mirror_file(BUNDLED_DIR, task, task.splits.test):
+        examples = list(iter_examples(task, "test", source="bundled"))[:10]
+    else:  # no bundled sample: a hand-written row in the Hub's schema
+        examples = [{**task.preprocess(hand[name]), "id": f"{name}:test:0"}]
+    for ex in examples:
+        r = render(task, tset, None, ex, mode="baseline")
+        assert not r.inputs.rstrip().endswith(":")
+        assert r.targets == r.options[r.label] and len(r.options) == len(ex["options"])
+    if name == "copa":
+        ex = next(e for e in iter_examples(task, "test", source="bundled") if e["question"] == "cause")
+        r = render(task, tset, None, ex, mode="baseline")
+        assert r.inputs.endswith(" because") and r.options == tuple(ex["completions"])
+        assert _norm(r.options[0]) == _norm(ex["options"][0])  # the same option, lower-cased to continue

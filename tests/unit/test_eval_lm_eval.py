@@ -1,5 +1,9 @@
 """Agreement with lm-evaluation-harness: same model, same exported prompts -> same per-option log-likelihoods.
 
+Options are scored followed by EOS (flanlab's default rank scoring, paper section 2.3 with FLAN's EOS-ended
+targets): the export appends the EOS text to each choice, lm-eval's tokenizer turns it into the EOS token,
+and flanlab appends the EOS id; both must give the same numbers. Baseline prompts score the option alone.
+
 Skipped when `lm_eval` (a benchmark-only dependency: pip install lm-eval) is not installed.
 """
 
@@ -38,16 +42,22 @@ def test_flanlab_matches_lm_eval(tmp_path, tiny_tok):
     task = [cat.task("toy_nli")]
     export(cat, task, out / "natural", eos_text=tiny_tok.eos_token, source="mirror", data_dir=str(data), templates=["01"])
     export(cat, task, out / "baseline", mode="baseline", source="mirror", data_dir=str(data))  # " True" / " False"
+    export(cat, task, out / "no_eos", eos_text=tiny_tok.eos_token, source="mirror", data_dir=str(data),
+           templates=["02"], rank_eos=False)  # the former scoring, kept as an option
     model = tiny_model("llama").eval()
-    samples = _lm_eval_scores(model, tiny_tok, out, ["flanlab_toy_nli_01", "flanlab_toy_nli_baseline"])
+    samples = _lm_eval_scores(model, tiny_tok, out, ["flanlab_toy_nli_01", "flanlab_toy_nli_baseline",
+                                                     "flanlab_toy_nli_02"])
     compared = 0
-    for name, delim in (("flanlab_toy_nli_01", ""), ("flanlab_toy_nli_baseline", " ")):
+    for name, delim, eos in (("flanlab_toy_nli_01", "", True), ("flanlab_toy_nli_baseline", " ", False),
+                             ("flanlab_toy_nli_02", "", False)):
         docs = sorted(samples[name], key=lambda s: s["doc_id"])
-        reqs = [RankRequest(s["doc"]["prompt"], tuple(delim + o for o in s["doc"]["options"])) for s in docs]
+        for s in docs:
+            assert s["doc"]["choices"] == [o + (tiny_tok.eos_token if eos else "") for o in s["doc"]["options"]]
+        reqs = [RankRequest(s["doc"]["prompt"], tuple(delim + o for o in s["doc"]["options"]), eos=eos) for s in docs]
         ours = score(model, tiny_tok, "decoder", reqs, batch_size=16)
         for s, mine in zip(docs, ours):
             theirs = [r[0][0] for r in s["resps"]]
             assert [m.logprob for m in mine] == pytest.approx(theirs, abs=1e-4)
             assert max(range(len(theirs)), key=theirs.__getitem__) == max(range(len(mine)), key=lambda i: mine[i].logprob)
             compared += 1
-    assert compared == 24
+    assert compared == 36

@@ -20,9 +20,10 @@ def _requests(n: int = 12) -> list[RankRequest]:
     return [RankRequest(CONTEXTS[i % len(CONTEXTS)] * (1 + i % 3), OPTIONS[: 2 + i % 3]) for i in range(n)]
 
 
-def brute_force(model, tok, kind: str, context: str, continuation: str) -> tuple[float, int]:
-    """Separate full forward of prompt + option, log-softmax over every position, sum the option's tokens."""
+def brute_force(model, tok, kind: str, context: str, continuation: str, eos: bool = False) -> tuple[float, int]:
+    """Separate full forward of prompt + option (+ EOS), log-softmax over every position, sum the option's tokens."""
     ctx, opt = encode_pair(tok, context, continuation, kind)
+    opt = opt + [tok.eos_token_id] if eos else opt
     with torch.no_grad():
         if kind == "decoder":
             logp = model(input_ids=torch.tensor([ctx + opt])).logits[0].log_softmax(-1)
@@ -194,3 +195,36 @@ def test_boundary_rule_with_the_real_tokenizer():
     assert ctx[-1] == tok.eos_token_id and tok.decode(opt) == "yes"
     ctx, opt = encode_pair(tok, "Goal: open a jar" + tok.eos_token, "Twist the lid counter-clockwise.")
     assert tok.decode(opt) == "Twist the lid counter-clockwise."
+
+
+def test_section_2_3_rank_classification_scores_each_option_followed_by_eos(tiny, tiny_tok):
+    """Paper section 2.3 (rank classification) with FLAN's targets, which end with EOS (section 3.1: "a special
+    EOS token"): an option is scored as a whole answer, `option EOS`, so an option that is a prefix of another
+    loses its free advantage. Rank = brute force with the EOS token, on both model kinds and shared tries."""
+    from dataclasses import replace
+
+    kind, model = tiny
+    reqs = _requests(8) + ([_shared_request(1), _shared_request(2)] if kind == "decoder" else [])
+    plain = score(model, tiny_tok, kind, reqs, batch_size=16)
+    with_eos = score(model, tiny_tok, kind, [replace(r, eos=True) for r in reqs], batch_size=16)
+    for req, p, e in zip(reqs, plain, with_eos):
+        for cont, sp, se in zip(req.continuations, p, e):
+            ref, n = brute_force(model, tiny_tok, kind, req.context, cont, eos=True)
+            assert (se.n_tokens, se.n_chars) == (n, len(cont)) and n == sp.n_tokens + 1
+            assert se.logprob == pytest.approx(ref, abs=1e-4)
+            assert se.logprob < sp.logprob  # the EOS term is scored: log p(EOS | prompt, option) < 0
+    if kind == "decoder":  # the strict-prefix option of the shared request is no longer a prefix in the trie
+        enc = encode_requests(tiny_tok, kind, [replace(_shared_request(), eos=True)], 2048)[0]
+        assert all(o[-1] == tiny_tok.eos_token_id for o in enc.options)
+        assert enc.options[2] != enc.options[0][:len(enc.options[2])]
+
+
+def test_rank_eos_needs_an_eos_token(tiny_tok):
+    class NoEos:
+        eos_token_id = None
+
+        def __getattr__(self, name):
+            return getattr(tiny_tok, name)
+
+    with pytest.raises(FlanlabError, match="no EOS token.*rank_eos=false"):
+        encode_requests(NoEos(), "decoder", [RankRequest("Q: ", (" a",), "task t, example 1", eos=True)], 2048)

@@ -206,3 +206,31 @@ def test_few_shot_prompts_use_training_exemplars(toy):
     assert records[0]["prompt"] != records[1]["prompt"]
     again = run_cell(Cell(cat.task("toy_nli"), "01", "test", 2, "natural"), cfg, cat, FakeLM())[1]
     assert [r["prompt"] for r in again] == [r["prompt"] for r in records]  # seeded: reproducible
+
+
+def test_section_2_3_cells_score_options_with_eos_by_default(toy, tiny_tok):
+    """Rank classification (paper section 2.3) scores `option EOS` for instruction prompts, as FLAN's targets
+    end; GPT-3-style baseline prompts score the option alone (GPT-3's protocol); `rank_eos` overrides both,
+    and the setting keys the cell cache (a cached cell of the other setting is never reused)."""
+    from flanlab.evaluation.lm import HFLM
+    from flanlab.evaluation.rank import RankRequest, score
+    from flanlab.evaluation.runner import cell_identity
+    from flanlab.testing import tiny_model
+
+    cat, base, _ = toy
+    model = tiny_model("llama").eval()
+    lm = HFLM(model, tiny_tok, "decoder", "tiny")
+    cell = Cell(cat.task("toy_nli"), "01", "test", 0, "natural")
+    for rank_eos, expect in ((None, True), (False, False), (True, True)):
+        cfg = EvalConfig(tasks=["toy_nli"], limit=2, rank_eos=rank_eos, **base)
+        _, records = run_cell(cell, cfg, cat, lm)
+        r = records[0]
+        assert r["option_eos"] is expect
+        ref = score(model, tiny_tok, "decoder", [RankRequest(r["prompt"], tuple(r["continuations"]), eos=expect)])[0]
+        assert r["loglik"] == pytest.approx([s.logprob for s in ref], abs=1e-6)
+    keys = {cell_identity(cell, EvalConfig(tasks=["toy_nli"], rank_eos=v, **base), cat, lm)["rank_eos"]
+            for v in (None, False)}
+    assert keys == {True, False}
+    bcell = Cell(cat.task("toy_nli"), "baseline", "test", 0, "baseline")
+    assert run_cell(bcell, EvalConfig(tasks=["toy_nli"], limit=2, mode="baseline", **base), cat, lm)[1][0][
+        "option_eos"] is False

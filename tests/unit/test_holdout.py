@@ -113,3 +113,42 @@ def test_real_catalogue_rules_apply():
     s = split_tasks(cat, holdout=["nli"])
     assert all(t in s.held_out for t in para)
     assert not set(s.train) & set(s.held_out)
+
+
+# -- WSC273 is a test set: evaluation-only tasks never train (paper section 2.4 / Appendix B) -----------------
+
+def test_section_2_4_wsc273_test_set_never_enters_a_training_mixture():
+    """The paper evaluates on WSC273's 273 schemas, its only labelled split, so it can never be trained on:
+    no hold-out, include or default mixture puts it in training, and naming it in `include` is an error."""
+    from flanlab.mixtures.config import MixtureConfig
+    from flanlab.mixtures.mixture import Mixture
+    from flanlab.tasks import catalogue
+
+    real = catalogue()
+    assert [t.name for t in real.tasks.values() if t.evaluation_only] == ["wsc273"]
+    for holdout in ([], ["nli"], ["commonsense"]):
+        s = split_tasks(real, holdout=holdout)
+        assert "wsc273" not in s.train and s.excluded["wsc273"].startswith("evaluation only")
+    s = split_tasks(real, include=["coreference"])  # a cluster leaves its evaluation-only task out
+    assert s.train == ["dpr", "winogrande"]
+    assert split_tasks(real, holdout=["coreference"]).held_out["wsc273"] == "in held-out cluster 'coreference'"
+    with pytest.raises(FlanlabError, match="'wsc273' in `include`: evaluation-only"):
+        split_tasks(real, include=["wsc273", "dpr"])
+    with pytest.raises(FlanlabError, match="'wsc273' in `include`: evaluation-only"):
+        Mixture(MixtureConfig(include=["wsc273"], counts={"wsc273": 273}), real)
+    plan = {r["task"]: r for r in Mixture(MixtureConfig(counts={t: 100 for t in real.tasks}), real).plan()}
+    assert plan["wsc273"]["status"] == "excluded" and plan["wsc273"]["share"] is None
+    with pytest.raises(FlanlabError, match="'wsc273' is evaluation-only"):
+        Mixture(MixtureConfig(), real).pool("wsc273")
+
+
+def test_evaluation_only_task_from_a_tasks_file(cat, tmp_path):
+    from flanlab.tasks.registry import build_catalogue
+
+    f = tmp_path / "t.yaml"
+    f.write_text("tasks:\n  - {name: my_test_set, cluster: sentiment, source: me/x, fields: {text: t}, label: y,\n"
+                 "     options: [a, b], template_set: movie_review, evaluation_only: true}\n")
+    mine = build_catalogue([f])
+    assert mine.task("my_test_set").evaluation_only
+    with pytest.raises(FlanlabError, match="'my_test_set' in `include`"):
+        split_tasks(mine, include=["my_test_set"])

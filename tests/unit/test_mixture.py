@@ -306,3 +306,54 @@ def test_cli_plan_of_an_empty_mixture_shows_why_then_fails(cli_env, capsys):
     assert code == 2 and "the mixture is empty" in err
     nli = [r for r in doc["tasks"] if r["cluster"] == "nli"]
     assert nli and all(r["status"] == "skipped" and "no file for split" in r["reason"] for r in nli)
+
+
+# -- section 3.1: one mixing rate per dataset (the paper's 62), not per task ---------------------------------
+
+def _paper_mix(**kw) -> Mixture:
+    """The real catalogue, NLI held out, every task at 30,000 training examples (counts: no data read)."""
+    from flanlab.tasks import catalogue
+
+    cat = catalogue()
+    return Mixture(MixtureConfig(holdout=["nli"], counts={t: 30_000 for t in cat.tasks}, **kw), cat)
+
+
+def test_section_3_1_mixing_rate_maximum_applies_per_dataset_not_per_direction():
+    """Paper section 3.1: examples-proportional mixing, at most 30k examples per *dataset* and a mixing rate
+    maximum of 3k. A translation pair is one dataset whose examples go both ways, and ParaCrawl's three pairs
+    are one dataset of the 62 (docs/protocol.md, "Mixing unit"): each gets one rate of 3k in all."""
+    m = _paper_mix()
+    r = m.rates()
+    cat = m.cat
+    assert r["wmt16_ro_en"]["rate"] == r["wmt16_en_ro"]["rate"] == 1500.0
+    assert sum(v["rate"] for t, v in r.items() if cat.task(t).dataset_name == "paracrawl") == pytest.approx(3000.0)
+    assert r["boolq"]["rate"] == 3000.0  # a dataset with one task keeps the whole rate
+    datasets = {cat.task(t).dataset_name for t in r}
+    per_dataset = {d: sum(v["rate"] for t, v in r.items() if cat.task(t).dataset_name == d) for d in datasets}
+    assert set(per_dataset.values()) == {3000.0}  # every dataset here has >= 3k examples: equal shares
+    clusters = m.cluster_shares()
+    n_translation = len({cat.task(t).dataset_name for t in r if cat.task(t).cluster == "translation"})
+    assert n_translation == 8
+    assert clusters["translation"]["share"] == pytest.approx(n_translation / len(datasets))  # ~15%, not ~30%
+    assert clusters["translation"]["share"] == pytest.approx(clusters["translation"]["paper_share"])
+    assert 0.14 < clusters["translation"]["share"] < 0.17
+    # the per-task unit (kept as an option) gives every direction its own 3k: about twice the paper's share
+    per_task = _paper_mix(mixing_unit="task").cluster_shares()["translation"]
+    assert per_task["share"] > 1.9 * per_task["paper_share"]
+    assert per_task["paper_share"] == pytest.approx(clusters["translation"]["paper_share"])
+
+
+def test_plan_shows_cluster_shares_next_to_the_papers(capsys):
+    import yaml
+
+    from flanlab.tasks import catalogue
+
+    code, doc, _ = run_cli(["mixture", "plan", "--holdout", "nli", "--json", "--set",
+                            "counts=" + yaml.safe_dump({t: 30_000 for t in catalogue().tasks}, default_flow_style=True).strip(),
+                            "--set", "mixing_unit=task"], capsys)
+    assert code == 0
+    tr = doc["summary"]["clusters"]["translation"]
+    assert tr["datasets"] == 8 and tr["tasks"] == 20 and tr["share"] > 1.9 * tr["paper_share"]
+    code, _, err = run_cli(["mixture", "plan", "--holdout", "nli", "--set", "counts={rte: 10, boolq: 10}",
+                            "--set", "include=[boolq]"], capsys)
+    assert code == 0 and "shares per cluster" in err and "reading_comprehension" in err and "100.0%" in err

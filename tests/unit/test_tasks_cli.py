@@ -64,3 +64,15 @@ def test_data_mirror_writes_the_mirror_layout(capsys, tmp_path, monkeypatch):
 
     exs = list(iter_examples(catalogue().task("rte"), "test", source="mirror", data_dir=tmp_path))
     assert [e["premise"] for e in exs] == [r["premise"] for r in rows]
+
+
+def test_tasks_show_says_evaluation_only(capsys):
+    """WSC273 is a test set (paper section 2.4): `tasks show` says it is evaluation-only and never trains."""
+    doc = _json(capsys, ["tasks", "show", "wsc273", "--template", "01", "--source", "bundled", "--json"])
+    assert doc["evaluation_only"] is True and doc["splits"]["train"].startswith("none")
+    assert _json(capsys, ["tasks", "show", "rte", "--template", "01", "--source", "bundled",
+                          "--json"])["evaluation_only"] is False
+    assert main(["tasks", "show", "wsc273", "--template", "01", "--source", "bundled"]) == 0
+    assert "evaluation only" in " ".join(capsys.readouterr().err.split())
+    listed = {t["task"]: t for t in _json(capsys, ["tasks", "list", "--json"])["tasks"]}
+    assert listed["wsc273"]["evaluation_only"] and not listed["dpr"]["evaluation_only"]

@@ -3,7 +3,8 @@
     summary, records = run_cell(Cell(task, "01", "test", 0, "natural"), cfg, cat, lm)
     summary["accuracy"], summary["n"], records[0]["prompt"], records[0]["loglik"]
 
-Classification tasks are scored by rank (`lm.loglikelihood`): every option's summed log-likelihood, the
+Classification tasks are scored by rank (`lm.loglikelihood`): every option's summed log-likelihood, each
+option followed by the EOS token unless `rank_eos` is off (baseline mode: off by default), the
 prediction is the best option; accuracy with per-token and per-character normalised scores is also
 recorded. Generative tasks are decoded (`lm.generate`) and scored with the task's metrics.
 """
@@ -71,7 +72,7 @@ def _render_all(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any, examples: list[d
         if cell.shots:
             from ..mixtures.fewshot import build
 
-            cands = list(pool)
+            cands = [c for c in pool if c.get("id") != ex.get("id")]  # never itself (evaluation-only tasks)
             random.Random(f"{cfg.fewshot_seed}:{ex.get('id')}").shuffle(cands)
             shot = build(cell.task, tset, template, ex, cands, length=lm.length, k=cell.shots,
                          budget=cfg.fewshot_budget, mode=cell.mode)
@@ -103,7 +104,7 @@ def run_cell(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any, progress: Any = Non
     base = {"task": cell.task.name, "template": cell.template_id, "role": cell.role, "split": split,
             "shots": cell.shots, "mode": cell.mode}
     if cell.task.is_classification:
-        records, items, extra = _classify(cell, pairs, suffix, prefix, lm, progress, base)
+        records, items, extra = _classify(cell, pairs, suffix, prefix, lm, progress, base, cfg.option_eos())
     else:
         records, items, extra = _generate(cell, cfg, pairs, suffix, lm, progress, base)
     lang = target_language(cell.task.name)
@@ -116,9 +117,9 @@ def run_cell(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any, progress: Any = Non
     return summary, records
 
 
-def _classify(cell, pairs, suffix, prefix, lm, progress, base):
-    reqs = [RankRequest(r.inputs + suffix, tuple(prefix + o for o in r.options), f"{cell.where}, example {r.example_id}")
-            for _, r in pairs]
+def _classify(cell, pairs, suffix, prefix, lm, progress, base, eos: bool):
+    reqs = [RankRequest(r.inputs + suffix, tuple(prefix + o for o in r.options), f"{cell.where}, example {r.example_id}",
+                        eos=eos) for _, r in pairs]
     scores = lm.loglikelihood(reqs, progress)
     records, items = [], []
     right_tok = right_chr = 0
@@ -129,7 +130,7 @@ def _classify(cell, pairs, suffix, prefix, lm, progress, base):
         right_chr += pred_chr == r.label
         items.append(Item(r.options[pred], tuple(r.references), pred, r.label, ex.get("group")))
         records.append({**base, "example_id": r.example_id, "prompt": req.context, "options": list(r.options),
-                        "continuations": list(req.continuations), "loglik": [s.logprob for s in opts],
+                        "continuations": list(req.continuations), "option_eos": eos, "loglik": [s.logprob for s in opts],
                         "n_tokens": [s.n_tokens for s in opts], "greedy": [s.greedy for s in opts],
                         "prediction": r.options[pred], "pred_index": pred, "pred_index_per_token": pred_tok,
                         "pred_index_per_char": pred_chr, "label": r.label, "target": r.targets,

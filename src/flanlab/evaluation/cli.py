@@ -121,6 +121,8 @@ def export_lm_eval(
     mode: str = typer.Option("natural", "--mode", help="natural, baseline, no_template or dataset_name."),
     model: str = typer.Option("smollm2-135m-instruct", "--model", help="Whose EOS token joins prompt and answer."),
     target_delimiter: Optional[str] = typer.Option(None, "--target-delimiter", help="Instead of the EOS join."),
+    rank_eos: Optional[bool] = typer.Option(None, "--rank-eos/--no-rank-eos", help="Options end with the EOS "
+                                            "token (default: yes, except in baseline mode)."),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most N examples per task."),
     source: str = typer.Option("auto", "--source", help="auto, hub, mirror or bundled."),
     data_dir: Optional[Path] = DATA_DIR,
@@ -142,10 +144,11 @@ def export_lm_eval(
         from ..errors import FlanlabError
 
         raise FlanlabError("no tasks to export: pass --tasks and/or --clusters")
-    needs_eos = target_delimiter is None and mode != "baseline"
+    option_eos = rank_eos if rank_eos is not None else mode != "baseline"
+    needs_eos = (target_delimiter is None and mode != "baseline") or option_eos
     rows = export(cat, specs, out, mode=mode, eos_text=eos_text_for(model) if needs_eos else "",
                   delimiter=target_delimiter, source=source, data_dir=str(data_dir) if data_dir else None,
-                  limit=limit, templates=cfg.templates)
+                  limit=limit, templates=cfg.templates, rank_eos=option_eos)
     if json_:
         print_json({"out": str(out), "tasks": rows})
         return

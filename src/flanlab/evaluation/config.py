@@ -45,6 +45,10 @@ class EvalConfig(Config):
     split_overrides: dict[str, dict[str, str]] = Field(default_factory=dict, description="task -> {role: split}.")
     target_delimiter: str | None = Field(None, description=f"Text between prompt and answer; '{EOS_JOIN}' joins "
                                          "with the EOS token as training does. Default: eos, or ' ' in baseline mode.")
+    rank_eos: bool | None = Field(None, description="Rank classification: score each option followed by the EOS "
+                                  "token (FLAN's targets end with EOS, so an option that is a prefix of another "
+                                  "is not favoured); false: the option's tokens alone (lm-eval style). Default: "
+                                  "true, or false in baseline mode (GPT-3's protocol). docs/protocol.md.")
     max_new_tokens: int = Field(256, ge=1, description="Generation cap; a cell uses 1.25x its longest reference "
                                 "+ 8 tokens, at most this.")
     stop: list[str] | None = Field(None, description="Stop strings (default: none, or a newline in baseline mode).")
@@ -72,6 +76,10 @@ class EvalConfig(Config):
         if self.target_delimiter is not None:
             return self.target_delimiter
         return BASELINE_DELIMITER if self.mode == "baseline" else EOS_JOIN
+
+    def option_eos(self) -> bool:
+        """Whether rank classification scores EOS after every option (see `rank_eos`)."""
+        return self.rank_eos if self.rank_eos is not None else self.mode != "baseline"
 
     def stop_strings(self) -> tuple[str, ...]:
         if self.stop is not None:

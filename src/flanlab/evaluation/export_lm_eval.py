@@ -10,7 +10,10 @@ language and no Python utils file is needed. A group `flanlab_<task>` averages t
 
 The answer join: flanlab's default for instruction prompts puts the EOS token between prompt and answer
 (as training does), so the EOS text ends each prompt and `target_delimiter` is empty; in baseline mode the
-delimiter is a space, as lm-eval's default. Zero-shot only: few-shot exemplars are our own format.
+delimiter is a space, as lm-eval's default. Options are scored followed by the EOS token, as flanlab's rank
+classification does by default (`rank_eos`; not in baseline mode): each doc's `choices` are its `options`
+with the EOS text appended, which the model's tokenizer turns into the EOS token. Zero-shot only: few-shot
+exemplars are our own format.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ def _metric_list(task: Any) -> list[dict[str, Any]]:
             for m in dict.fromkeys(names)]
 
 
-def _docs(task, tset, template, mode: str, examples, suffix: str) -> list[dict[str, Any]]:
+def _docs(task, tset, template, mode: str, examples, suffix: str, option_end: str = "") -> list[dict[str, Any]]:
     docs = []
     for ex in examples:
         r = render(task, tset, template, ex, mode=mode)
@@ -47,7 +50,7 @@ def _docs(task, tset, template, mode: str, examples, suffix: str) -> list[dict[s
             continue
         doc = {"id": r.example_id, "prompt": r.inputs + suffix, "target": r.targets, "references": list(r.references)}
         if r.options is not None:
-            doc.update(options=list(r.options), label=r.label)
+            doc.update(options=list(r.options), choices=[o + option_end for o in r.options], label=r.label)
         docs.append(doc)
     return docs
 
@@ -59,7 +62,7 @@ def task_yaml(name: str, task: Any, data_file: Path, delimiter: str, meta: dict[
         "test_split": "test", "doc_to_text": "prompt", "target_delimiter": delimiter,
         "metric_list": _metric_list(task), "metadata": {"version": meta["template_set_version"], "flanlab": meta}}
     if task.is_classification:
-        cfg.update(output_type="multiple_choice", doc_to_choice="options", doc_to_target="label")
+        cfg.update(output_type="multiple_choice", doc_to_choice="choices", doc_to_target="label")
     else:
         cfg.update(output_type="generate_until", doc_to_target="target",
                    generation_kwargs={"until": until or [], "max_gen_toks": max_gen_toks, "do_sample": False})
@@ -69,13 +72,20 @@ def task_yaml(name: str, task: Any, data_file: Path, delimiter: str, meta: dict[
 def export(cat: Any, tasks: list[Any], out: str | Path, *, mode: str = "natural", eos_text: str = "",
            delimiter: str | None = None, source: str = "auto", data_dir: str | None = None, limit: int | None = None,
            templates: list[str] | None = None, split_overrides: dict[str, dict[str, str]] | None = None,
-           stop: list[str] | None = None) -> list[dict[str, Any]]:
-    """Write the YAML + JSONL files under `out`; returns one row per written lm-eval task."""
+           stop: list[str] | None = None, rank_eos: bool | None = None) -> list[dict[str, Any]]:
+    """Write the YAML + JSONL files under `out`; returns one row per written lm-eval task.
+
+    rank_eos: options end with the EOS text (default: as `EvalConfig.rank_eos`, on except in baseline mode).
+    """
     out = Path(out)
     delim = delimiter if delimiter is not None else (" " if mode == "baseline" else EOS_JOIN)
     suffix, target_delim = (eos_text, "") if delim == EOS_JOIN else ("", delim)
+    option_eos = rank_eos if rank_eos is not None else mode != "baseline"
     if delim == EOS_JOIN and not eos_text:
         raise FlanlabError("the EOS join needs the model's EOS token text (--model or --target-delimiter)")
+    if option_eos and not eos_text and any(t.is_classification for t in tasks):
+        raise FlanlabError("options followed by EOS (rank_eos) need the model's EOS token text (--model, or "
+                           "--no-rank-eos)")
     rows = []
     for task in tasks:
         tset = cat.templates(task)
@@ -90,14 +100,15 @@ def export(cat: Any, tasks: list[Any], out: str | Path, *, mode: str = "natural"
         for tid in ids:
             template = tset.get(tid) if mode == "natural" else None
             name = f"flanlab_{task.name}_{tid}"
-            docs = _docs(task, tset, template, mode, examples, suffix)
+            docs = _docs(task, tset, template, mode, examples, suffix, eos_text if option_eos else "")
             folder = out / task.name
             folder.mkdir(parents=True, exist_ok=True)
             data = folder / f"{name}.jsonl"
             data.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
             meta = {"task": task.name, "template": tid, "mode": mode, "template_set": tset.name,
                     "template_set_version": tset.version, "task_version": task.version,
-                    "split": role_split(task, "test", overrides), "answer_join": delim}
+                    "split": role_split(task, "test", overrides), "answer_join": delim,
+                    "option_eos": option_eos and task.is_classification}
             cfg = task_yaml(name, task, data, target_delim, meta, until=stop)
             (folder / f"{name}.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True))
             names.append(name)

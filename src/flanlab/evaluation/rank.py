@@ -19,6 +19,9 @@ How the work is shared (nothing is computed twice):
   the caller's order. Left padding + explicit position ids + masks make scores independent of the batch.
 
 The prompt/option token boundary is handled by `encode_pair` (the one place with the whitespace rule).
+With `RankRequest.eos`, the EOS token id is appended to every option's tokens (an option is scored as a
+whole answer, `option EOS`, the way training targets end); its log-probability counts in the option's score
+and `n_tokens`, not in `n_chars`.
 """
 
 from __future__ import annotations
@@ -35,7 +38,10 @@ from ..errors import FlanlabError
 class RankRequest:
     context: str
     continuations: tuple[str, ...]  # what is scored after the context (the target delimiter included)
-    where: str = ""  # "task rte, template 01, example rte:validation:3": for error messages
+    where: str = ""
+    # score every continuation followed by the EOS token, as FLAN's training targets end: the option is then a
+    # whole answer, so "no" is not favoured over "no, not at all" for being its prefix
+    eos: bool = False  # "task rte, template 01, example rte:validation:3": for error messages
 
 
 @dataclass(frozen=True)
@@ -163,13 +169,14 @@ def encode_requests(tokenizer: Any, kind: str, requests: Sequence[RankRequest], 
         if not req.continuations:
             raise FlanlabError(f"{req.where or f'request {i}'}: no options to score")
         ctx, opts = None, []
+        eos = _eos_id(tokenizer, req) if req.eos else None
         for cont in req.continuations:
             c, o = encode_pair(tokenizer, req.context, cont, kind)
             if not o:
                 raise FlanlabError(f"{req.where or f'request {i}'}: option {cont!r} tokenizes to nothing "
                                    "(an empty or whitespace-only option cannot be scored)")
             ctx = c if ctx is None else ctx
-            opts.append(o)
+            opts.append(o + [eos] if eos is not None else o)
         longest = max(len(o) for o in opts)
         if longest >= max_length:
             raise FlanlabError(f"{req.where or f'request {i}'}: an option is {longest} tokens long, more than "
@@ -180,6 +187,14 @@ def encode_requests(tokenizer: Any, kind: str, requests: Sequence[RankRequest], 
             ctx = ctx[-max_length:]
         out.append(Encoded(i, ctx, opts, shared=kind == "decoder"))
     return out
+
+
+def _eos_id(tokenizer: Any, req: RankRequest) -> int:
+    eos = tokenizer.eos_token_id
+    if eos is None:
+        raise FlanlabError(f"{req.where or 'rank request'}: the tokenizer has no EOS token to end the options with "
+                           "(--set rank_eos=false scores the options alone)")
+    return int(eos)
 
 
 def batches(items: list[Encoded], batch_size: int, max_tokens: int | None = None) -> list[list[Encoded]]:

@@ -73,7 +73,9 @@ def cell_identity(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any) -> dict[str, A
         ident["fewshot"] = [cfg.fewshot_seed, cfg.fewshot_pool, cfg.fewshot_budget,
                             file_identity(resolve_source(task, role_split(task, "train", overrides), cfg.source,
                                                          cfg.data_dir)[1])]
-    if not task.is_classification:
+    if task.is_classification:
+        ident["rank_eos"] = cfg.option_eos()
+    else:
         ident["decode"] = [cfg.max_new_tokens, cfg.stop_strings(), cfg.num_beams, cfg.do_sample, cfg.temperature,
                            cfg.top_p, cfg.seed]
     return ident
@@ -220,6 +222,6 @@ def aggregate(cfg: EvalConfig, lm: Any, cat: Any, summaries: list[dict]) -> dict
     n_failed = sum(1 for s in summaries if s.get("status") != "ok")
     return {"schema": SCHEMA, "model": cfg.model if lm is None else lm.name, "model_kind": getattr(lm, "kind", None),
             "model_fingerprint": getattr(lm, "fingerprint", None), "shots": cfg.shots, "mode": cfg.mode,
-            "split": cfg.split, "limit": cfg.limit, "tasks": tasks, "clusters": cluster_results(tasks),
+            "rank_eos": cfg.option_eos(), "split": cfg.split, "limit": cfg.limit, "tasks": tasks, "clusters": cluster_results(tasks),
             "cells": {"total": len(summaries), "failed": n_failed,
                       "cached": sum(1 for s in summaries if s.get("cached"))}}

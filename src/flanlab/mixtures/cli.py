@@ -63,7 +63,8 @@ def _fmt(v: Any, spec: str) -> str:
 def plan(config: Optional[Path] = CONFIG, set_: Optional[list[str]] = SET, holdout: Optional[list[str]] = HOLDOUT,
          data_dir: Optional[Path] = DATA_DIR, source: Optional[str] = SOURCE,
          tasks_file: Optional[list[Path]] = TASKS_FILE, seed: Optional[int] = SEED, json_: bool = JSON) -> None:
-    """Show every task: trains or held out (and the rule that removed it), training examples, rate, share.
+    """Show every task: trains or held out (and the rule that removed it), training examples, rate, share;
+    then the share of each cluster next to the share the paper's protocol implies (one rate per dataset).
 
     Example: flanlab mixture plan --holdout nli --source bundled --set missing_data=skip
     """
@@ -73,7 +74,8 @@ def plan(config: Optional[Path] = CONFIG, set_: Optional[list[str]] = SET, holdo
     summary = {"train_tasks": sum(1 for r in rows if r["share"]), "held_out_tasks": len(mix.split.held_out),
                "evaluate": mix.split.evaluate, "skipped_tasks": mix.skipped_tasks, "notes": mix.split.notes,
                "examples_per_epoch": sum(r["n"] for r in rows if r["status"] == "train"),
-               "rejected_rows": sum(r["rejected"] or 0 for r in rows)}
+               "rejected_rows": sum(r["rejected"] or 0 for r in rows),
+               "clusters": {} if empty else mix.cluster_shares()}
     if json_:
         print_json({"config": cfg, "tasks": rows, "summary": summary})
     else:
@@ -88,13 +90,22 @@ def _print_plan(cfg, mix, rows: list[dict[str, Any]], summary: dict[str, Any]) -
     table = Table(title=f"mixture: {summary['train_tasks']} training tasks, holdout "
                   f"{', '.join(cfg.holdout + cfg.holdout_tasks) or 'none'} ({cfg.scheme}, cap {cfg.cap}, "
                   f"max rate {cfg.rate_max})")
-    for col in ("task", "cluster", "status", "reason", "#train", "rate", "share"):
+    for col in ("task", "dataset", "cluster", "status", "reason", "#train", "rate", "share"):
         table.add_column(col, justify="right" if col in ("#train", "rate", "share") else "left")
     for r in rows:
         n = "" if r["n"] is None else f"{r['n']}{'+' if r['capped'] else ''}"
-        table.add_row(r["task"], r["cluster"], r["status"], _short(r), n, _fmt(r["rate"], ".1f"),
-                      "" if r["share"] is None else f"{100 * r['share']:.2f}%")
+        table.add_row(r["task"], r["dataset"] if r["dataset"] != r["task"] else "", r["cluster"], r["status"],
+                      _short(r), n, _fmt(r["rate"], ".1f"), "" if r["share"] is None else f"{100 * r['share']:.2f}%")
     err.print(table)
+    if summary["clusters"]:
+        ct = Table(title=f"shares per cluster (one mixing rate per {cfg.mixing_unit}); paper: one rate per dataset, "
+                   "examples-proportional, cap 30,000, rate max 3,000 (section 3.1)")
+        for col in ("cluster", "datasets", "tasks", "share", "paper"):
+            ct.add_column(col, justify="left" if col == "cluster" else "right")
+        for c, v in summary["clusters"].items():
+            ct.add_row(c, str(v["datasets"]), str(v["tasks"]), f"{100 * v['share']:.1f}%",
+                       f"{100 * v['paper_share']:.1f}%")
+        err.print(ct)
     err.print(f"{summary['examples_per_epoch']} training examples in one pass over the pools; evaluate on: "
               f"{', '.join(summary['evaluate']) or '-'}; {summary['rejected_rows']} source rows rejected by "
               "preprocess (--json: per task, and the full reasons)", highlight=False)

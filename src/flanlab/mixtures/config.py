@@ -33,6 +33,10 @@ class MixtureConfig(Config):
     cap: int = Field(30_000, ge=1, description="Most training examples used per task (paper: 30,000).")
     rate_max: Optional[float] = Field(3_000, gt=0, description="Mixing rate maximum (paper: 3,000; null: none).")
     scheme: Literal["examples_proportional", "equal", "temperature"] = "examples_proportional"
+    mixing_unit: Literal["dataset", "task"] = Field(
+        "dataset", description="What gets one mixing rate: dataset = the paper's dataset (`TaskSpec.dataset`: both "
+        "directions of a translation pair, ANLI R1-R3, all of ParaCrawl share one rate, split among their tasks "
+        "by examples; docs/protocol.md, 'Mixing unit'); task = every task its own rate.")
     temperature: float = Field(1.0, gt=0, description="For scheme=temperature: rate = min(n,cap,max)^(1/T).")
     template_mode: Literal["natural", "no_template", "dataset_name"] = "natural"
     template_choice: Literal["random", "fixed", "round_robin"] = "random"

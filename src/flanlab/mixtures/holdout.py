@@ -12,6 +12,9 @@ clusters you hold out, not for clusters they removed (holding out reading compre
 commonsense, but that does not go on to remove commonsense). A task sharing its dataset
 (`TaskSpec.dataset_name`) with a held-out task is removed too (ANLI R1 held out -> R2, R3 removed), and the
 final split is checked: any overlap of train and held-out tasks or datasets raises.
+
+Evaluation-only tasks (`TaskSpec.evaluation_only`: WSC273, whose only labelled split is its test split)
+never train: they are `excluded` with the reason, and naming one in `include` is an error naming it.
 """
 
 from __future__ import annotations
@@ -80,7 +83,12 @@ def split_tasks(cat, holdout: Iterable[str] = (), holdout_tasks: Iterable[str] =
                     reasons.setdefault(t.name, f"rule {c} -> {other}: {rule.reason}")
     _remove_dataset_siblings(cat, reasons)
     universe = _universe(cat, include)
+    _check_trainable(cat, include)
     excluded = {t: "not in include" for t in cat.tasks if t not in universe and t not in reasons}
+    for t in cat.tasks.values():
+        if t.evaluation_only and t.name in universe and t.name not in reasons:
+            excluded[t.name] = EVALUATION_ONLY
+            universe.discard(t.name)
     train = [t for t in cat.tasks if t in universe and t not in reasons]
     split = HoldoutSplit(train, {t: reasons[t] for t in cat.tasks if t in reasons}, evaluate, excluded, notes)
     check_no_overlap(cat, split)
@@ -95,6 +103,19 @@ def _remove_dataset_siblings(cat, reasons: dict[str, str]) -> None:
     for t in cat.tasks.values():
         if t.name not in reasons and t.dataset_name in held:
             reasons[t.name] = f"same dataset {t.dataset_name!r} as held-out task {held[t.dataset_name]!r}"
+
+
+EVALUATION_ONLY = "evaluation only: its only labelled split is its test split, so it never trains"
+
+
+def _check_trainable(cat, include: list[str]) -> None:
+    """A task named in `include` must be trainable (a cluster named there simply leaves its evaluation-only
+    tasks out)."""
+    _, tasks = resolve_names(cat, include)
+    bad = [t for t in tasks if cat.task(t).evaluation_only]
+    if bad:
+        raise FlanlabError(f"{', '.join(repr(t) for t in bad)} in `include`: evaluation-only (its only labelled "
+                           "split is its test split), so it can never be trained on; remove it from `include`")
 
 
 def _universe(cat, include: list[str]) -> set[str]:

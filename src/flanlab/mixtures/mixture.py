@@ -1,7 +1,8 @@
 """The training mixture as a stream: which task, which example, which template, at every position.
 
     mix = Mixture(MixtureConfig(holdout=["nli"], source="bundled", seed=0))
-    mix.rates()                             # {"boolq": {"n": 9427, "rate": 3000.0, "share": 0.04}, ...}
+    mix.rates()                             # {"boolq": {"n": 9427, "unit": "boolq", "rate": 3000.0, "share": 0.04}, ...}
+    mix.cluster_shares()                    # {"translation": {"datasets": 8, "share": 0.16, "paper_share": 0.16}, ...}
     for ex in mix.stream(start=0): ...      # MixExample: a Rendered + cluster, position, shots
     list(mix.stream(start=1000, stop=1010)) # the same ten examples a run from 0 would give there
 
@@ -39,6 +40,7 @@ from .holdout import split_tasks
 from .pool import Pool, open_pool
 
 BLOCK = 4096
+PAPER_CAP, PAPER_RATE_MAX = 30_000, 3_000  # section 3.1: examples per dataset, mixing rate maximum
 FEWSHOT_CHECK = 20  # a task whose first N examples all get zero exemplars has a budget too small
 
 
@@ -97,6 +99,9 @@ class Mixture:
     # -- data ------------------------------------------------------------------------------------------
     def pool(self, task: str) -> Pool:
         if task not in self._pools:
+            if self.cat.task(task).evaluation_only:  # the split keeps them out; this guards other callers
+                raise FlanlabError(f"task {task!r} is evaluation-only (its only labelled split is its test split): "
+                                   "it has no training examples")
             c = self.cfg
             self._pools[task] = open_pool(self.cat.task(task), "train", cap=c.cap, source=c.source,
                                           data_dir=c.data_dir, split_overrides=c.split_overrides.get(task))
@@ -116,10 +121,12 @@ class Mixture:
                                "skip tasks without training data, reported in the plan)") from None
 
     def rates(self) -> dict[str, dict[str, Any]]:
-        """task -> {"n", "capped", "rejected", "rate", "share"} for every training task with examples.
+        """task -> {"n", "capped", "rejected", "unit", "rate", "share"} for every training task with examples.
 
         n: training examples in the pool (at most cap); capped: the split has more; rejected: rows the task's
-        preprocess refused (e.g. unlabelled) while the pool was built, counted, never silently dropped.
+        preprocess refused (e.g. unlabelled) while the pool was built, counted, never silently dropped;
+        unit: what shares one mixing rate (`mixing_unit`: the task's dataset, or the task itself); rate: the
+        task's part of its unit's rate (the unit's rate split among its tasks by examples).
         """
         if self._rates is None:
             c = self.cfg
@@ -134,16 +141,40 @@ class Mixture:
                 known = t in c.counts
                 capped = c.counts[t] > c.cap if known else self.pool(t).capped
                 out[t] = {"n": n, "capped": bool(capped), "rejected": None if known else self.pool(t).skipped,
-                          "rate": R.rate(c.scheme, n, c.cap, c.rate_max, c.temperature)}
+                          "unit": self.unit(t)}
             if not out:
                 raise EmptyMixtureError(
                     f"the mixture is empty: none of its {len(self.split.train)} training task(s) has training "
                     f"examples ({len(self.skipped_tasks)} skipped for missing data; see `flanlab mixture plan`)")
-            shares = R.shares({t: v["rate"] for t, v in out.items()})
+            rates = R.unit_rates({t: v["n"] for t, v in out.items()}, {t: v["unit"] for t, v in out.items()},
+                                 c.scheme, c.cap, c.rate_max, c.temperature)
+            shares = R.shares(rates)
             for t in out:
-                out[t]["share"] = shares[t]
+                out[t]["rate"], out[t]["share"] = rates[t], shares[t]
             self._rates = out
         return self._rates
+
+    def unit(self, task: str) -> str:
+        """The mixing unit of `task`: its dataset (the paper's 62) or, with mixing_unit=task, itself."""
+        return self.cat.task(task).dataset_name if self.cfg.mixing_unit == "dataset" else task
+
+    def cluster_shares(self) -> dict[str, dict[str, Any]]:
+        """Per cluster of the training tasks: datasets, tasks, this mixture's share, and the share the paper's
+        protocol gives the same tasks and counts (one rate per dataset, examples-proportional, at most
+        PAPER_CAP examples and rate PAPER_RATE_MAX; section 3.1)."""
+        rates = self.rates()
+        cluster = {t: self.cat.task(t).cluster for t in rates}
+        n = {t: min(v["n"], PAPER_CAP) for t, v in rates.items()}
+        paper = R.shares(R.unit_rates(n, {t: self.cat.task(t).dataset_name for t in rates},
+                                      "examples_proportional", PAPER_CAP, PAPER_RATE_MAX))
+        ours = R.cluster_shares({t: v["share"] for t, v in rates.items()}, cluster)
+        theirs = R.cluster_shares(paper, cluster)
+        out = {}
+        for c in ours:
+            members = [t for t in rates if cluster[t] == c]
+            out[c] = {"datasets": len({self.cat.task(t).dataset_name for t in members}), "tasks": len(members),
+                      "share": ours[c], "paper_share": theirs[c]}
+        return out
 
     def plan(self, strict: bool = True) -> list[dict[str, Any]]:
         """One row per catalogue task: status (train / held out / excluded / skipped), reason, n, rate, share.
@@ -163,8 +194,8 @@ class Mixture:
                 status, reason = "skipped", self.skipped_tasks.get(name, "")
             r = rates.get(name, {})
             rows.append({"task": name, "cluster": spec.cluster, "status": status, "reason": reason,
-                         "n": r.get("n"), "capped": r.get("capped", False), "rejected": r.get("rejected"),
-                         "rate": r.get("rate"),
+                         "dataset": spec.dataset_name, "n": r.get("n"), "capped": r.get("capped", False),
+                         "rejected": r.get("rejected"), "rate": r.get("rate"),
                          "share": r.get("share")})
         return rows
 

@@ -13,6 +13,14 @@ The paper (section 3.1): at most 30,000 training examples per dataset (`cap`) an
 mixing with a mixing rate maximum of 3,000 (`maximum`), so rate = min(n, cap, maximum). Temperature
 scaling (T5, later FLAN work) raises that to the power 1/T; T = 1 is examples-proportional, T -> inf is
 equal mixing.
+
+The unit that gets a rate is a *dataset* (the paper's 62; `TaskSpec.dataset_name`), not a task: the two
+directions of a translation pair are two tasks of one dataset, ANLI R1-R3 three tasks of one. `unit_rates`
+gives the unit its rate from the sum of its tasks' examples and splits it among them by examples:
+
+    >>> unit_rates({"wmt_de_en": 30_000, "wmt_en_de": 30_000, "rte": 2_490},
+    ...            {"wmt_de_en": "wmt", "wmt_en_de": "wmt", "rte": "rte"}, "examples_proportional", 30_000, 3_000)
+    {'wmt_de_en': 1500.0, 'wmt_en_de': 1500.0, 'rte': 2490.0}
 """
 
 from __future__ import annotations
@@ -59,6 +67,28 @@ def rate(scheme: str, n: int, cap: int, maximum: float | None, t: float = 1.0) -
     if scheme == "temperature":
         return temperature(n, cap, maximum, t)
     raise FlanlabError(f"unknown mixing scheme {scheme!r}; known: {', '.join(SCHEMES)}")
+
+
+def unit_rates(n: dict[str, int], unit: dict[str, str], scheme: str, cap: int, maximum: float | None,
+               t: float = 1.0) -> dict[str, float]:
+    """Per task: its unit's rate (from the unit's examples, at most `cap`) times the task's share of them."""
+    totals: dict[str, int] = {}
+    for task, k in n.items():
+        totals[unit[task]] = totals.get(unit[task], 0) + k
+    out = {}
+    for task, k in n.items():
+        total = totals[unit[task]]
+        r = rate(scheme, min(total, cap), cap, maximum, t)
+        out[task] = r * k / total if total else 0.0
+    return out
+
+
+def cluster_shares(shares: dict[str, float], cluster: dict[str, str]) -> dict[str, float]:
+    """Sum task shares per cluster (clusters in first-seen order)."""
+    out: dict[str, float] = {}
+    for task, s in shares.items():
+        out[cluster[task]] = out.get(cluster[task], 0.0) + s
+    return out
 
 
 def shares(rates: dict[str, float]) -> dict[str, float]:

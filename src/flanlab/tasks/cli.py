@@ -43,6 +43,7 @@ def list_(cluster: Optional[str] = typer.Option(None, "--cluster", help="Only th
     for t in tasks:
         ts = cat.templates(t)
         rows.append({"task": t.name, "cluster": t.cluster, "dataset": t.dataset_name, "type": t.kind,
+                     "evaluation_only": t.evaluation_only,
                      "metrics": list(t.metrics), "templates": len(ts.templates),
                      "turned": len(ts.templates) - len(ts.forward),
                      "sources": available_sources(t, data_dir), "hub": f"{t.source.hub_id}:{t.source.config}"})
@@ -54,7 +55,8 @@ def list_(cluster: Optional[str] = typer.Option(None, "--cluster", help="Only th
     for col in ("task", "cluster", "type", "metric", "templates", "sources"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["task"], r["cluster"], r["type"], r["metrics"][0],
+        table.add_row(r["task"], r["cluster"], r["type"] + (" (eval only)" if r["evaluation_only"] else ""),
+                      r["metrics"][0],
                       f"{r['templates']} ({r['turned']} turned)", ", ".join(r["sources"]))
     err.print(table)
 
@@ -122,13 +124,26 @@ def show(task: str = typer.Argument(..., help="Task id, e.g. rte."),
             out.append({"task": r.task, "template": r.template_id, "turned": r.turned, "example": r.example_id,
                         "inputs": r.inputs, "targets": r.targets, "options": r.options})
     if json_:
-        print_json({"task": spec.name, "template_set": tset.name, "version": tset.version, "renderings": out})
+        print_json({"task": spec.name, "template_set": tset.name, "version": tset.version,
+                    "evaluation_only": spec.evaluation_only, "splits": _roles(spec), "renderings": out})
         return
     err.print(f"[bold]{spec.name}[/bold] ({spec.cluster}, {spec.kind}) - {spec.description}")
+    err.print(f"splits: {', '.join(f'{k}={v}' for k, v in _roles(spec).items())}", highlight=False)
+    if spec.evaluation_only:
+        err.print("[yellow]evaluation only[/yellow]: its only labelled split is its test split, so it never "
+                  "enters a training mixture", highlight=False)
     for r in out:
         title = f"{r['task']}/{r['template']}{' (turned around)' if r['turned'] else ''}  {r['example']}"
         body = _escape(r["inputs"]) + f"\n\n[bold green]target:[/bold green] {_escape(r['targets'])}"
         err.print(Panel(body, title=_escape(title), title_align="left"), highlight=False)
+
+
+def _roles(spec) -> dict[str, str]:
+    r = spec.splits
+    roles = {"train": r.train, "dev": r.dev + (f" (every {r.dev_every}th row)" if r.carved else ""), "test": r.test}
+    if spec.evaluation_only:
+        roles["train"] = "none (evaluation only)"
+    return roles
 
 
 def _escape(text: str) -> str:

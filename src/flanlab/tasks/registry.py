@@ -160,7 +160,7 @@ def _builtin_tasks() -> list[TaskSpec]:
 def _task_from_yaml(d: dict[str, Any], where: str) -> TaskSpec:
     allowed = {"name", "cluster", "source", "fields", "label", "target", "references", "options",
                "option_field", "metrics", "dataset", "splits", "display", "description", "template_set", "turnable",
-               "version"}
+               "evaluation_only", "version"}
     unknown = set(d) - allowed
     if unknown:
         raise FlanlabError(f"{where}: task {d.get('name')!r}: unknown key(s) {sorted(unknown)}")
@@ -178,7 +178,8 @@ def _task_from_yaml(d: dict[str, Any], where: str) -> TaskSpec:
                     dynamic_options=bool(d.get("option_field")),
                     splits=SplitRoles(**(d.get("splits") or {})), display=d.get("display", ""),
                     description=d.get("description", ""), template_set=d.get("template_set", ""), dataset=d.get("dataset", ""),
-                    turnable=bool(d.get("turnable", True)), version=int(d.get("version", 1)))
+                    turnable=bool(d.get("turnable", True)), evaluation_only=bool(d.get("evaluation_only", False)),
+                    version=int(d.get("version", 1)))
 
 
 def _extend_from_file(cat: Catalogue, path: Path) -> None:

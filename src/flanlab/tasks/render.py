@@ -15,7 +15,8 @@
 
 Modes (the paper's section 4.3 ablations): `natural` (instruction templates), `no_template` (the task's
 plain rendering: inputs only), `dataset_name` ("[Natural language inference: RTE] " + plain), `baseline`
-(a GPT-3-style continuation prompt for untuned models, no OPTIONS suffix).
+(a GPT-3-style continuation prompt for untuned models, no OPTIONS suffix; the scored options are the
+template set's `baseline_options`, the example's `completions`, or the options themselves).
 """
 
 from __future__ import annotations
@@ -42,10 +43,6 @@ class Rendered:
     label: int | None = None  # index of the gold option
     references: tuple[str, ...] = ()  # every gold answer (generation metrics)
     turned: bool = False
-
-    @property
-    def full_template_id(self) -> str:
-        return f"{self.task}/{self.template_id}"
 
 
 def example_options(task: TaskSpec, example: dict[str, Any]) -> tuple[str, ...] | None:
@@ -100,6 +97,11 @@ def render(task: TaskSpec, tset: TemplateSet, template: Template | None, example
     if mode == "baseline":
         inputs = fill(tset.baseline, values)
         opts = tset.baseline_options if (options is not None and tset.baseline_options) else options
+        if options is not None and example.get("completions"):  # per-example continuations (COPA)
+            opts = tuple(str(c) for c in example["completions"])
+            if len(opts) != len(options):
+                raise FlanlabError(f"task {task.name!r}, example {example.get('id')}: {len(opts)} completions "
+                                   f"for {len(options)} options")
         target = opts[label] if (opts is not None and label is not None) else answer
         return Rendered(task.name, "baseline", eid, inputs, target, opts, label, refs)
 

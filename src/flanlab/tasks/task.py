@@ -7,7 +7,9 @@
 `preprocess` maps one row of the source (the Hugging Face Hub's schema) to the task's canonical fields:
 the `fields` the templates may name, plus either `label` (int, index into the options) for a
 classification task or `target` (str) for a generation task, and optionally `references` (every gold
-answer, for metrics) and `options` (per-example options, for tasks such as COPA whose choices vary).
+answer, for metrics), `options` (per-example options, for tasks such as COPA whose choices vary) and
+`completions` (per-example option texts as continuations of the GPT-3-style baseline prompt, when they differ
+from the options: COPA's "because he ..." for "He ...").
 It returns None to skip a row (for example a row without a gold label); skips are counted.
 """
 
@@ -18,6 +20,18 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 Row = dict[str, Any]
+
+HIDDEN_LABEL = -1  # what the Hub writes for a gold label it hides (GLUE/SuperGLUE test splits, ...)
+
+
+def labelled(row: Row, key: str = "label") -> bool:
+    """Whether `row` carries a gold label (the Hub marks hidden ones with -1); preprocess skips the others.
+
+    >>> labelled({"label": 1}), labelled({"label": -1})
+    (True, False)
+    """
+    return row[key] != HIDDEN_LABEL
+
 
 CLASSIFICATION_METRICS = {"accuracy", "f1_binary", "f1_macro", "mcc", "multirc_f1a", "exact_match_rank"}
 
@@ -79,6 +93,10 @@ class TaskSpec:
     # are one example; preprocess gets the first row plus `_rows` (the whole group). Carving counts groups,
     # so an input never lands in both train and dev; the train role yields one example per reference.
     group_by: str = ""
+    # Evaluation-only: the task's only labelled split is its test split (WSC273), so it never trains: a
+    # mixture leaves it out (shown in `flanlab mixture plan`), and naming it in `include` is an error. Its
+    # train role still serves evaluation (few-shot exemplars: the other test rows; see docs/protocol.md).
+    evaluation_only: bool = False
     version: int = 1
 
     @property
@@ -111,7 +129,7 @@ class TaskSpec:
 
 def field_map(fields: dict[str, str], *, label: str | None = None, target: str | None = None,
               references: str | None = None, options: str | None = None,
-              skip_label: int | None = -1) -> Callable[[Row], Row | None]:
+              skip_label: int | None = HIDDEN_LABEL) -> Callable[[Row], Row | None]:
     """A preprocess that copies source columns to canonical fields; for tasks declared in YAML.
 
     >>> field_map({"premise": "sentence1"}, label="label")({"sentence1": "A.", "label": 1})

@@ -7,20 +7,35 @@ from __future__ import annotations
 
 import re
 
-from ..task import Row, Source, SplitRoles, TaskSpec
+from ..task import Row, Source, SplitRoles, TaskSpec, labelled
 
 _COPA_ASK = {"cause": "What was the cause of this?", "effect": "What happened as a result?"}
 
 
+_COPA_CONNECTIVE = {"cause": "because", "effect": "so"}
+
+
+def _lower_first(text: str) -> str:
+    """"He left." -> "he left." ("I" and names stay: a second letter in upper case, or "I ")."""
+    if text[:2] in ("I ", "I'") or text[1:2].isupper():
+        return text
+    return text[:1].lower() + text[1:]
+
+
 def copa_fields(row: Row) -> Row | None:
     """{"premise": "The ice melted.", "choice1": "A.", "choice2": "B.", "question": "cause", "label": 1}
-    -> {"premise", "question": "cause", "ask": "What was the cause of this?", "options": ["A.", "B."],
-    "label": 1}; unlabelled test rows (-1) are skipped."""
-    if row["label"] == -1:
+    -> {"premise", "question": "cause", "ask": "What was the cause of this?", "stem": "The ice melted because",
+    "options": ["A.", "B."], "completions": ["a.", "b."], "label": 1}; unlabelled test rows (-1) are skipped.
+
+    `stem` + " " + a completion is one sentence (the GPT-3-style baseline: "The ice melted because the sun
+    came out."); the instruction templates show the options as they are."""
+    if not labelled(row):
         return None
     question = row["question"]
+    options = [row["choice1"], row["choice2"]]
     return {"premise": row["premise"], "question": question, "ask": _COPA_ASK[question],
-            "options": [row["choice1"], row["choice2"]], "label": int(row["label"])}
+            "stem": row["premise"].rstrip().rstrip(".") + " " + _COPA_CONNECTIVE[question],
+            "options": options, "completions": [_lower_first(o) for o in options], "label": int(row["label"])}
 
 
 def clean_wikihow(text: str) -> str:
@@ -44,7 +59,7 @@ def hellaswag_fields(row: Row) -> Row | None:
 def piqa_fields(row: Row) -> Row | None:
     """{"goal": "Open a jar.", "sol1": "A.", "sol2": "B.", "label": 0} -> {"goal", "options": ["A.", "B."],
     "label": 0}; unlabelled test rows (-1) are skipped."""
-    if row["label"] == -1:
+    if not labelled(row):
         return None
     return {"goal": row["goal"], "options": [row["sol1"], row["sol2"]], "label": int(row["label"])}
 
@@ -63,7 +78,7 @@ def story_cloze_fields(row: Row) -> Row | None:
 TASKS = [
     TaskSpec(
         name="copa", cluster="commonsense", source=Source("aps/super_glue", "copa"), preprocess=copa_fields,
-        fields=("premise", "question", "ask"), dynamic_options=True, metrics=("accuracy",),
+        fields=("premise", "question", "ask", "stem"), dynamic_options=True, metrics=("accuracy",), version=2,
         display="Commonsense reasoning: COPA",
         description="Choice of Plausible Alternatives: pick the more plausible cause or effect of a premise."),
     TaskSpec(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from ..task import Row, Source, SplitRoles, TaskSpec
+from ..task import Row, Source, SplitRoles, TaskSpec, labelled
 
 NO_HISTORY = "(no earlier questions)"
 UNANSWERABLE = "unanswerable"  # QuAC's CANNOTANSWER, in words a template can ask for
@@ -79,14 +79,14 @@ def trec_fields(row: Row) -> Row | None:
 
 def cola_fields(row: Row) -> Row | None:
     """nyu-mll/glue cola: {"sentence": ..., "label": 1, "idx": 0} -> sentence + label; test rows (-1) skipped."""
-    if row["label"] == -1:
+    if not labelled(row):
         return None
     return {"sentence": row["sentence"], "label": int(row["label"])}
 
 
 def wic_fields(row: Row) -> Row | None:
     """aps/super_glue wic: word, sentence1, sentence2 (+ offsets), label (0 different, 1 same sense)."""
-    if row["label"] == -1:
+    if not labelled(row):
         return None
     return {"word": row["word"], "sentence1": row["sentence1"], "sentence2": row["sentence2"],
             "label": int(row["label"])}

@@ -11,7 +11,7 @@ which differs between datasets (CB puts contradiction second, WNLI puts entailme
 
 from __future__ import annotations
 
-from ..task import Row, Source, SplitRoles, TaskSpec
+from ..task import Row, Source, SplitRoles, TaskSpec, labelled
 
 # Label orders on the Hub, as natural answers to "does the premise mean that ...?".
 TWO_WAY = ("yes", "no")  # RTE, QNLI: 0 = entailment, 1 = not entailment
@@ -22,21 +22,21 @@ WNLI_TWO_WAY = ("no", "yes")  # WNLI: 0 = not entailment, 1 = entailment
 
 def premise_hypothesis(row: Row) -> Row | None:
     """{"premise": "A.", "hypothesis": "B.", "label": 1} -> the same fields; unlabelled rows (-1) skipped."""
-    if row["label"] == -1:
+    if not labelled(row):
         return None
     return {"premise": row["premise"], "hypothesis": row["hypothesis"], "label": int(row["label"])}
 
 
 def qnli_fields(row: Row) -> Row | None:
     """{"question": "Q?", "sentence": "S.", "label": 0, "idx": 3} -> {"question", "sentence", "label"}."""
-    if row["label"] == -1:
+    if not labelled(row):
         return None
     return {"question": row["question"], "sentence": row["sentence"], "label": int(row["label"])}
 
 
 def wnli_fields(row: Row) -> Row | None:
     """{"sentence1": "A.", "sentence2": "B.", "label": 1, "idx": 0} -> {"premise", "hypothesis", "label"}."""
-    if row["label"] == -1:  # GLUE's test split hides its labels
+    if not labelled(row):  # GLUE's test split hides its labels
         return None
     return {"premise": row["sentence1"], "hypothesis": row["sentence2"], "label": int(row["label"])}
 

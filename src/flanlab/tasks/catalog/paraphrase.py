@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from ..task import Row, Source, SplitRoles, TaskSpec
+from ..task import Row, Source, SplitRoles, TaskSpec, labelled
 
 YES_NO = ("no", "yes")  # label 0 = not a paraphrase / not duplicate, 1 = paraphrase / duplicate
 STSB_OPTIONS = ("0", "1", "2", "3", "4", "5")
@@ -15,7 +15,7 @@ STSB_OPTIONS = ("0", "1", "2", "3", "4", "5")
 
 def sentence_pair(row: Row) -> Row | None:
     """MRPC, PAWS: {"sentence1": "A.", "sentence2": "B.", "label": 1} -> the same fields; -1 skipped."""
-    if row["label"] == -1:
+    if not labelled(row):
         return None
     return {"sentence1": row["sentence1"], "sentence2": row["sentence2"], "label": int(row["label"])}
 
@@ -23,7 +23,7 @@ def sentence_pair(row: Row) -> Row | None:
 def qqp_fields(row: Row) -> Row | None:
     """{"question1": "How ...?", "question2": "What ...?", "label": 0, "idx": 3} -> the same fields
     without idx; the hidden test split (-1) is skipped."""
-    if row["label"] == -1:
+    if not labelled(row):
         return None
     return {"question1": row["question1"], "question2": row["question2"], "label": int(row["label"])}
 

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ..task import Row, Source, TaskSpec
+from ..task import Row, Source, TaskSpec, labelled
 
 BLANK = "_____"
 
@@ -13,7 +13,7 @@ BLANK = "_____"
 def cosmos_qa_fields(row: Row) -> Row | None:
     """{"context": "...", "question": "Why ...?", "answer0".."answer3": str, "label": 2}
     -> {"context", "question", "options": [answer0..answer3], "label": 2}; test rows (-1) are skipped."""
-    if row["label"] == -1:
+    if not labelled(row):
         return None
     return {"context": row["context"], "question": row["question"],
             "options": [row[f"answer{i}"] for i in range(4)], "label": int(row["label"])}

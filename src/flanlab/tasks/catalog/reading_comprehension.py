@@ -10,14 +10,14 @@ answer, for squad_f1 / exact_match); yes/no and multiple-choice tasks produce an
 
 from __future__ import annotations
 
-from ..task import Row, Source, SplitRoles, TaskSpec
+from ..task import Row, Source, SplitRoles, TaskSpec, labelled
 
 UNANSWERABLE = "unanswerable"  # SQuAD v2.0's target for questions the passage does not answer
 
 
 def boolq_fields(row: Row) -> Row | None:
     """{"question": "is ...", "passage": "P", "idx": 0, "label": 1} -> question, passage, label (1 = yes)."""
-    if row["label"] == -1:  # SuperGLUE's test split hides its labels
+    if not labelled(row):  # SuperGLUE's test split hides its labels
         return None
     return {"passage": row["passage"], "question": row["question"], "label": int(row["label"])}
 
@@ -37,7 +37,7 @@ def multirc_fields(row: Row) -> Row | None:
     The candidate is called `candidate` because `{answer}` is the gold option text in templates. `group`
     ("paragraph-question" indices) lets metrics (multirc_f1a, exact_match) gather a question's rows.
     """
-    if row["label"] == -1:
+    if not labelled(row):
         return None
     idx = row["idx"]
     return {"paragraph": row["paragraph"], "question": row["question"], "candidate": row["answer"],

@@ -5,21 +5,21 @@
 
 from __future__ import annotations
 
-from ..task import Row, Source, SplitRoles, TaskSpec
+from ..task import Row, Source, SplitRoles, TaskSpec, labelled
 
 POLARITY = ("negative", "positive")
 
 
 def review_fields(row: Row) -> Row | None:
     """IMDB: {"text": "...", "label": 1} -> {"text", "label": 1}; the unsupervised split (-1) is skipped."""
-    if row["label"] == -1:
+    if not labelled(row):
         return None
     return {"text": row["text"], "label": int(row["label"])}
 
 
 def sst2_fields(row: Row) -> Row | None:
     """{"idx": 0, "sentence": "a gem of a film .", "label": 1} -> {"text", "label": 1}; hidden test (-1) skipped."""
-    if row["label"] == -1:
+    if not labelled(row):
         return None
     return {"text": row["sentence"], "label": int(row["label"])}
 
@@ -28,7 +28,7 @@ def yelp_fields(row: Row) -> Row | None:
     """{"text": "Great tacos.\\\\nWill return.", "label": 1} -> {"text": "Great tacos.\\nWill return.", "label": 1}.
 
     The Hub text keeps the CSV's escaped line breaks (a backslash and an 'n'): turn them into newlines."""
-    if row["label"] == -1:
+    if not labelled(row):
         return None
     return {"text": row["text"].replace("\\n", "\n").strip(), "label": int(row["label"])}
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from ..task import Row, Source, SplitRoles, TaskSpec
+from ..task import Row, Source, SplitRoles, TaskSpec, labelled
 
 ROUGE = ("rouge1", "rouge2", "rougeL")
 PUBLIC_TEST = SplitRoles(test="test")
@@ -36,7 +36,7 @@ def aeslc_fields(row: Row) -> Row | None:
 
 def ag_news_fields(row: Row) -> Row | None:
     """{"text": "...", "label": 2} -> text + label (0 World, 1 Sports, 2 Business, 3 Sci/Tech)."""
-    if row["label"] == -1:
+    if not labelled(row):
         return None
     # The Hub text escapes some characters from the original CSV ("\\" for line breaks, "#36;" for "$").
     text = row["text"].replace("\\", " ").replace("#36;", "$").replace("#39;", "'")

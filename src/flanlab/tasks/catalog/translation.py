@@ -9,7 +9,12 @@ from one row source and one shared template set (`templates/translation.yaml`). 
     -> wmt16_ro_en: {"source_lang": "Romanian", "target_lang": "English", "source": "Pisica doarme.",
                      "target": "The cat is sleeping."}
 
-The reverse direction is a task of its own, so no template turns a task around (`turnable=False`).
+The reverse direction is a task of its own, so no template turns a task around (`turnable=False`). Both
+directions share one `dataset` (`wmt16_en_ro`), and the dataset, not the task, is the unit that gets a mixing
+rate (`MixtureConfig.mixing_unit`): in FLAN a language pair is one task whose examples go both ways, so the
+pair gets one rate of at most 3k, split evenly between its directions. ParaCrawl's three pairs (EN/DE, EN/ES,
+EN/FR) are one dataset of the paper's 62 (Figure 3 counts 8 translation datasets), so all six ParaCrawl
+tasks share one rate; docs/protocol.md, "Mixing unit".
 """
 
 from __future__ import annotations
@@ -70,7 +75,8 @@ def _wmt16(lang: str) -> list[TaskSpec]:
 
 def _paracrawl(lang: str) -> list[TaskSpec]:
     # ParaCrawl/para_crawl is the Hub home of the TFDS `para_crawl` corpus the paper used (configs ende, enes,
-    # enfr; rows {"translation": {"en": ..., "de": ...}}). All three pairs count as one dataset, as in the paper.
+    # enfr; rows {"translation": {"en": ..., "de": ...}}). All three pairs count as one dataset, as in the paper
+    # (62 datasets), and so share one mixing rate (see the module docstring).
     # It is a loading-script dataset on the Hub, which recent `datasets` releases may refuse: use a local mirror.
     return pair_tasks("paracrawl", "ParaCrawl", lang, Source("ParaCrawl/para_crawl", f"en{lang}"), PARACRAWL_SPLITS,
                       "paracrawl", "ParaCrawl web-crawled parallel sentences")
