@@ -151,12 +151,21 @@ def comparisons(col: Collected) -> list[tuple[str, list[str], Table]]:
                          f"{100 * c['diff']:+.1f}", fmt_ci(c["ci95"]), f"{c['p']:.3g}", c["test"], str(c["n"]),
                          c["verdict"]])
         for name, c in list(cmp["clusters"].items()) + ([("all", cmp["all"])] if cmp["all"] else []):
-            bc = (m[bl]["clusters"].get(name) or {}).get("mean")
-            tc = (m[tl]["clusters"].get(name) or {}).get("mean")
+            if name == "all":  # the mean over the compared tasks
+                bc = _avg([m[bl]["tasks"][x].get("mean") for x in c["tasks"]])
+                tc = _avg([m[tl]["tasks"][x].get("mean") for x in c["tasks"]])
+            else:
+                bc = (m[bl]["clusters"].get(name) or {}).get("mean")
+                tc = (m[tl]["clusters"].get(name) or {}).get("mean")
             rows.append(["cluster" if name != "all" else "all tasks", name, pct(bc), pct(tc), f"{100 * c['diff']:+.1f}",
                          fmt_ci(c["ci95"]), f"{c['p']:.3g}", c["test"], str(c["n"]), c["verdict"]])
         out.append((f"Paired comparison: {tl} vs {bl} (same examples)", noise_sentences(cmp, bl, tl), (head, rows)))
     return out
+
+
+def _avg(values: list[float | None]) -> float | None:
+    vals = [v for v in values if v is not None]
+    return sum(vals) / len(vals) if vals else None
 
 
 def degenerate_table(col: Collected) -> Table:
