@@ -198,11 +198,15 @@ def task_result(task: Any, summaries: list[dict], split_overrides: dict | None =
             if k in s:
                 entry[k] = s[k]
         if s.get("per_example"):
-            entry["ci95"] = _ci_list(stats.cell_ci(s["per_example"], seed=stats.derive_seed(
-                stats.SEED, task.name, s["template"], s["role"])))
-            cols.setdefault(s["role"], []).append(s["per_example"])
+            cols.setdefault(s["role"], []).append((entry, s["per_example"]))
         templates.setdefault(s["template"], {})[s["role"]] = entry
     scored_role = "test" if any("test" in v for v in templates.values()) else "dev"
+    task_reps: dict[str, Any] = {}
+    for role, pairs in cols.items():  # one pass of resamples per role, shared by its templates
+        ids, per, task_reps[role] = stats.role_replicates([c for _, c in pairs],
+                                                          seed=stats.derive_seed(stats.SEED, task.name, role))
+        for (entry, _), reps in zip(pairs, per):
+            entry["ci95"] = stats.summary_ci(reps)
     scores = [v[scored_role][primary] for v in templates.values() if scored_role in v]
     mean, std = _mean_std([x for x in scores if x is not None])
     best_tid, best = best_dev_template(templates, primary)
@@ -210,20 +214,17 @@ def task_result(task: Any, summaries: list[dict], split_overrides: dict | None =
            "split_roles": {"dev": task.splits.dev, "test": task.splits.test}, "split_overrides": split_overrides or {},
            "templates": templates, "mean": mean, "std": std, "scored_role": scored_role,
            "best_dev_template": best_tid, "best_dev": best, "failed": failed}
-    scored = cols.get(scored_role) or []
+    scored = [c for _, c in cols.get(scored_role) or []]
     if scored:
-        ids, reps = stats.task_replicates(scored, seed=stats.derive_seed(stats.SEED, task.name))
-        out.update(n=len(ids), ci95=stats.summary_ci(reps), per_example=stats.per_example_mean(scored))
+        reps = task_reps[scored_role]
+        pe = stats.per_example_mean(scored)
+        out.update(n=len({i for c in scored for i in c["ids"]}), ci95=stats.summary_ci(reps), per_example=pe)
         if replicates is not None:
             replicates[task.name] = reps
     else:
         out.update(n=max((v[scored_role]["n"] for v in templates.values() if scored_role in v), default=0),
                    ci95=None)
     return out
-
-
-def _ci_list(ci: tuple[float, float] | None) -> list[float] | None:
-    return None if ci is None else [ci[0], ci[1]]
 
 
 def best_dev_template(templates: dict[str, dict], metric: str) -> tuple[str | None, float | None]:

@@ -295,19 +295,33 @@ def cell_ci(col: dict[str, Any], *, n_boot: int = N_BOOT, seed: int | np.random.
     return percentile_ci(reps, level)
 
 
+def role_replicates(cols: list[dict[str, Any]], *, n_boot: int = N_BOOT,
+                    seed: int | np.random.SeedSequence = SEED) -> tuple[list[str], list[np.ndarray], np.ndarray]:
+    """One pass of n_boot resamples of the union of the templates' examples, shared by every template:
+    (the union of example ids, each template's metric on each resample, the task score - the mean over
+    templates - on each resample)."""
+    ids = list(dict.fromkeys(i for c in cols for i in c["ids"]))
+    if not ids:
+        return ids, [np.full(n_boot, np.nan) for _ in cols], np.full(n_boot, np.nan)
+    pos = {i: k for k, i in enumerate(ids)}
+    where = [np.array([pos[i] for i in c["ids"]], dtype=int) for c in cols]
+    whole = [len(ix) == len(ids) and bool((ix == np.arange(len(ids))).all()) for ix in where]
+    per: list[list[np.ndarray]] = [[] for _ in cols]
+    task = []
+    for w in weight_chunks(len(ids), n_boot, seed):
+        reps = [weighted_metric(c, w if full else w[:, ix]) for c, ix, full in zip(cols, where, whole)]
+        for acc, r in zip(per, reps):
+            acc.append(r)
+        with np.errstate(invalid="ignore"):
+            task.append(np.nanmean(np.stack(reps), 0) if len(cols) > 1 else reps[0])
+    return ids, [np.concatenate(r) for r in per], np.concatenate(task)
+
+
 def task_replicates(cols: list[dict[str, Any]], *, n_boot: int = N_BOOT,
                     seed: int | np.random.SeedSequence = SEED) -> tuple[list[str], np.ndarray]:
     """(the union of example ids, the task score - mean over templates - on n_boot shared resamples)."""
-    ids = list(dict.fromkeys(i for c in cols for i in c["ids"]))
-    if not ids:
-        return ids, np.full(n_boot, np.nan)
-    pos = {i: k for k, i in enumerate(ids)}
-    where = [np.array([pos[i] for i in c["ids"]], dtype=int) for c in cols]
-    out = []
-    for w in weight_chunks(len(ids), n_boot, seed):
-        per_template = np.stack([weighted_metric(c, w[:, ix]) for c, ix in zip(cols, where)])
-        out.append(np.nanmean(per_template, 0) if len(cols) > 1 else per_template[0])
-    return ids, np.concatenate(out)
+    ids, _, task = role_replicates(cols, n_boot=n_boot, seed=seed)
+    return ids, task
 
 
 def per_example_mean(cols: list[dict[str, Any]]) -> dict[str, Any]:
