@@ -14,7 +14,7 @@ evaluation order). A task's interval is that of its score, the mean over templat
 examples is shared by all templates, and the task's metric is recomputed on it (accuracy, F1, MCC,
 Pearson and corpus BLEU are recomputed from resampled counts and sufficient statistics, not averaged
 per example). A cluster's interval resamples each task's examples independently (stratified bootstrap) and
-averages the task scores, as the cluster score does. See docs/protocol.md, "Statistics".
+averages the task scores, as the cluster score does. See docs/statistics.md.
 """
 
 from __future__ import annotations
