@@ -155,3 +155,50 @@ def param_count_of(path):
     from flanlab.experiments.figures import param_count
 
     return param_count(str(path))
+
+
+def _with_stats(res: dict, per_example: dict[str, list[float]]) -> dict:
+    """Add the statistics fields an evaluation writes (CONTRACTS A) to a hand-written results dict."""
+    from flanlab.evaluation import stats
+
+    for name, scores in per_example.items():
+        t = res["tasks"][name]
+        t["mean"] = statistics.fmean(scores)
+        t["n"] = len(scores)
+        t["ci95"] = list(stats.bootstrap_ci(scores))
+        t["per_example"] = {"ids": [str(i) for i in range(len(scores))], "score": scores, "metric": "accuracy"}
+        t["scored_role"] = "test"
+        for tid, roles in t["templates"].items():
+            roles["test"]["constant"] = len(set(scores)) == 1
+    for c in res["clusters"].values():
+        c["mean"] = statistics.fmean(res["tasks"][t]["mean"] for t in c["tasks"])
+        c["ci95"] = [c["mean"] - 0.05, c["mean"] + 0.05]
+        c["n"] = sum(res["tasks"][t]["n"] for t in c["tasks"])
+    return res
+
+
+def test_report_states_intervals_sample_sizes_paired_tests_and_noise_in_words(tmp_path):
+    """Issue 12: every score with its interval and n; base vs tuned paired on the same examples, with the
+    differences within noise named as such; constant-output cells flagged with their share per model."""
+    base_rte, tuned_rte = [1.0] * 30 + [0.0] * 70, [1.0] * 80 + [0.0] * 20          # a large gain
+    base_cb, tuned_cb = [1.0] * 50 + [0.0] * 50, [1.0] * 49 + [0.0] * 49 + [1.0, 0.0]  # the same answers
+    base = _with_stats(results({"rte": ("nli", [0.3]), "cb": ("nli", [0.5])}),
+                       {"rte": base_rte, "cb": base_cb})
+    base["tasks"]["cb"]["templates"]["01"]["test"]["constant"] = True
+    tuned = _with_stats(results({"rte": ("nli", [0.8]), "cb": ("nli", [0.5])}),
+                        {"rte": tuned_rte, "cb": tuned_cb})
+    d = write_experiment(tmp_path / "exp", "heldout_sweep",
+                         [("eval", {"variant": "base", "series": "base", "model": "m", "shots": 0, "clusters": ["nli"]}, base),
+                          ("eval", {"variant": "tuned", "series": "tuned", "model": "m", "shots": 0, "clusters": ["nli"]}, tuned)])
+    paths = write_report([d], tmp_path / "report")
+    md = paths["markdown"].read_text()
+    assert "## Paired comparison:" in md
+    assert "is within noise (95% interval includes 0) on cb (" in md
+    assert "is better than" in md and "beyond noise on rte (+50.0 points" in md
+    assert "McNemar (exact)" in md and "n=100" in md
+    lo, hi = tuned["tasks"]["rte"]["ci95"]
+    assert f"80.0 ± 0.0 [{100 * lo:.1f}, {100 * hi:.1f}] n=100" in md
+    assert "⚠ 1/1 constant" in md and "| 1 | 2 | 50% | cb/01 |" in md  # base: 1 of its 2 cells constant
+    f5 = json.loads((tmp_path / "report" / "figures" / "fig5_clusters.json").read_text())
+    assert f5["intervals"]["tuned"] == [tuned["clusters"]["nli"]["ci95"]] and "95% bootstrap" in f5["note"]
+    assert "within noise" in paths["html"].read_text()

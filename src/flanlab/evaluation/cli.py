@@ -100,16 +100,37 @@ def _fmt(x: Optional[float]) -> str:
 def _table(results: dict, path: Path) -> None:
     from rich.table import Table
 
+    from .stats import constant_cells
+
     table = Table(title=f"{results['model']} ({results['mode']}, {results['shots']}-shot)")
-    for col in ("task", "metric", "mean", "std", "best dev tmpl", "best-dev score", "templates", "failed"):
+    for col in ("task", "metric", "mean", "95% CI", "n", "std", "best dev tmpl", "best-dev score", "templates",
+                "constant", "failed"):
         table.add_column(col)
+    const = constant_cells(results)
     for name, t in results["tasks"].items():
-        table.add_row(name, t["metric"], _fmt(t["mean"]), _fmt(t["std"]), t["best_dev_template"] or "-",
-                      _fmt(t["best_dev"]), str(len(t["templates"])), str(len(t["failed"])))
+        k = sum(1 for task, _ in const if task == name)
+        table.add_row(name, t["metric"], _fmt(t["mean"]), _fmt_ci(t.get("ci95")), str(t.get("n", "-")),
+                      _fmt(t["std"]), t["best_dev_template"] or "-", _fmt(t["best_dev"]), str(len(t["templates"])),
+                      f"[red]{k}[/red]" if k else "0", str(len(t["failed"])))
+    if len(results.get("clusters", {})) > 1 or any(len(c["tasks"]) > 1 for c in results.get("clusters", {}).values()):
+        for name, c in results["clusters"].items():
+            table.add_row(f"[bold]cluster {name}[/bold]", "", _fmt(c["mean"]), _fmt_ci(c.get("ci95")),
+                          str(c.get("n", "-")), "", "", _fmt(c.get("best_dev")), "", "", "")
     err.print(table)
+    err.print("95% CI: percentile bootstrap over the n examples of the scored split (mean over templates); "
+              "std: over templates", highlight=False)
+    d = results.get("degenerate")
+    if d and d["cells"]:
+        err.print(f"[red]degenerate output:[/red] {d['cells']} of {d['total']} cells ({100 * d['share']:.0f}%) "
+                  f"predict one constant answer for every example: "
+                  f"{', '.join(f'{t}/{tid}' for t, tid in const)}", highlight=False)
     c = results["cells"]
     err.print(f"{c['total']} cells ({c['cached']} from cache, {c['failed']} failed); results: {path / 'results.json'}",
               highlight=False)
+
+
+def _fmt_ci(ci: Optional[list]) -> str:
+    return "-" if not ci else f"[{ci[0]:.4f}, {ci[1]:.4f}]"
 
 
 @app.command("export-lm-eval")

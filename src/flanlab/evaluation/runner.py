@@ -126,7 +126,7 @@ def _one_cell(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any, cache: CellCache, 
         hit = cache.load(key)
         if hit is not None:
             summary, records = hit
-            return {**summary, "cached": True}, records
+            return _with_columns({**summary, "cached": True}, records), records
         ex_bar = bar.add_task(f"  {cell.label}", total=None)
         try:
             summary, records = run_cell(cell, cfg, cat, lm, progress=lambda n: bar.advance(ex_bar, n))
@@ -134,7 +134,7 @@ def _one_cell(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any, cache: CellCache, 
             bar.remove_task(ex_bar)
         summary["key"] = key
         cache.save(key, summary, records)
-        return {**summary, "cached": False}, records
+        return _with_columns({**summary, "cached": False}, records), records
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as e:  # a bad cell is reported with its reason; the others go on
@@ -143,10 +143,20 @@ def _one_cell(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any, cache: CellCache, 
         return summary, []
 
 
+def _with_columns(summary: dict, records: list[dict]) -> dict:
+    """The cell's per-example columns for the statistics (stats.cell_columns) and its constant-output flag;
+    derived from the records, so cached cells get them too (the cache itself is unchanged)."""
+    from .metrics import target_language
+    from .stats import cell_columns, is_constant
+
+    cols = cell_columns(summary["metric"], records, target_language(summary["task"]))
+    return {**summary, "constant": is_constant(cols["pred"]), "per_example": cols}
+
+
 def _write_cell(run: Any, summary: dict, records: list[dict]) -> None:
     from ..runs import atomic_write_text
 
-    run.append_jsonl("cells.jsonl", summary)
+    run.append_jsonl("cells.jsonl", {k: v for k, v in summary.items() if k != "per_example"})
     if records:
         name = f"examples/{summary['task']}/{summary['template']}/{summary['role']}-{summary['shots']}shot.jsonl"
         atomic_write_text(run.path / name, records_jsonl(records))
@@ -168,28 +178,55 @@ def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
     return m, math.sqrt(sum((v - m) ** 2 for v in values) / len(values))  # population std over templates
 
 
-def task_result(task: Any, summaries: list[dict], split_overrides: dict | None = None) -> dict[str, Any]:
-    """One task's entry of results.json from its cell summaries (see docs/design.md, Stage 4)."""
+def task_result(task: Any, summaries: list[dict], split_overrides: dict | None = None,
+                replicates: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One task's entry of results.json from its cell summaries (see docs/design.md, Stage 4).
+
+    With per-example columns in the summaries (runner._with_columns): `n`, `ci95` and `per_example` of the
+    task, `ci95` and `constant` per template and role (evaluation/stats.py); the task's bootstrap
+    replicates go into `replicates[task name]` for the cluster interval."""
+    from . import stats
+
     primary = task.metrics[0]
     templates: dict[str, dict] = {}
     failed: dict[str, str] = {}
+    cols: dict[str, list[dict]] = {}
     for s in summaries:
         if s.get("status") != "ok":
             failed[s["template"]] = "; ".join(x for x in (failed.get(s["template"]), f"{s['role']}: {s['reason']}") if x)
             continue
         entry = {**s["metrics"], "n": s["n"]}
-        for k in ("accuracy_per_token", "accuracy_per_char", "n_unstopped"):
+        for k in ("accuracy_per_token", "accuracy_per_char", "n_unstopped", "constant"):
             if k in s:
                 entry[k] = s[k]
+        if s.get("per_example"):
+            cols.setdefault(s["role"], []).append((entry, s["per_example"]))
         templates.setdefault(s["template"], {})[s["role"]] = entry
     scored_role = "test" if any("test" in v for v in templates.values()) else "dev"
+    task_reps: dict[str, Any] = {}
+    for role, pairs in cols.items():  # one pass of resamples per role, shared by its templates
+        ids, per, task_reps[role] = stats.role_replicates([c for _, c in pairs],
+                                                          seed=stats.derive_seed(stats.SEED, task.name, role))
+        for (entry, _), reps in zip(pairs, per):
+            entry["ci95"] = stats.summary_ci(reps)
     scores = [v[scored_role][primary] for v in templates.values() if scored_role in v]
     mean, std = _mean_std([x for x in scores if x is not None])
     best_tid, best = best_dev_template(templates, primary)
-    return {"cluster": task.cluster, "metric": primary, "metrics": list(task.metrics), "kind": task.kind,
-            "split_roles": {"dev": task.splits.dev, "test": task.splits.test}, "split_overrides": split_overrides or {},
-            "templates": templates, "mean": mean, "std": std, "scored_role": scored_role,
-            "best_dev_template": best_tid, "best_dev": best, "failed": failed}
+    out = {"cluster": task.cluster, "metric": primary, "metrics": list(task.metrics), "kind": task.kind,
+           "split_roles": {"dev": task.splits.dev, "test": task.splits.test}, "split_overrides": split_overrides or {},
+           "templates": templates, "mean": mean, "std": std, "scored_role": scored_role,
+           "best_dev_template": best_tid, "best_dev": best, "failed": failed}
+    scored = [c for _, c in cols.get(scored_role) or []]
+    if scored:
+        reps = task_reps[scored_role]
+        pe = stats.per_example_mean(scored)
+        out.update(n=len({i for c in scored for i in c["ids"]}), ci95=stats.summary_ci(reps), per_example=pe)
+        if replicates is not None:
+            replicates[task.name] = reps
+    else:
+        out.update(n=max((v[scored_role]["n"] for v in templates.values() if scored_role in v), default=0),
+                   ci95=None)
+    return out
 
 
 def best_dev_template(templates: dict[str, dict], metric: str) -> tuple[str | None, float | None]:
@@ -202,7 +239,11 @@ def best_dev_template(templates: dict[str, dict], metric: str) -> tuple[str | No
     return best_tid, (templates[best_tid]["test"][metric] if best_tid else None)
 
 
-def cluster_results(tasks: dict[str, dict]) -> dict[str, dict]:
+def cluster_results(tasks: dict[str, dict], replicates: dict[str, Any] | None = None) -> dict[str, dict]:
+    """Per cluster: the mean over its tasks, and (given the tasks' bootstrap replicates) its 95% interval from
+    the stratified bootstrap (each task's examples resampled on their own) and `n`, its examples in all."""
+    from .stats import summary_ci
+
     out: dict[str, dict] = {}
     for name, t in tasks.items():
         out.setdefault(t["cluster"], {"tasks": []})["tasks"].append(name)
@@ -211,6 +252,9 @@ def cluster_results(tasks: dict[str, dict]) -> dict[str, dict]:
         bests = [tasks[n]["best_dev"] for n in c["tasks"] if tasks[n]["best_dev"] is not None]
         c["mean"] = sum(means) / len(means) if means else None
         c["best_dev"] = sum(bests) / len(bests) if bests else None
+        c["n"] = sum(tasks[n].get("n") or 0 for n in c["tasks"] if tasks[n]["mean"] is not None)
+        reps = [replicates[n] for n in c["tasks"] if tasks[n]["mean"] is not None and n in (replicates or {})]
+        c["ci95"] = summary_ci(reps) if len(reps) == len(means) and reps else None
     return out
 
 
@@ -218,10 +262,18 @@ def aggregate(cfg: EvalConfig, lm: Any, cat: Any, summaries: list[dict]) -> dict
     by_task: dict[str, list[dict]] = {}
     for s in summaries:
         by_task.setdefault(s["task"], []).append(s)
-    tasks = {name: task_result(cat.task(name), ss, cfg.split_overrides.get(name)) for name, ss in by_task.items()}
+    from . import stats
+
+    reps: dict[str, Any] = {}
+    tasks = {name: task_result(cat.task(name), ss, cfg.split_overrides.get(name), reps)
+             for name, ss in by_task.items()}
     n_failed = sum(1 for s in summaries if s.get("status") != "ok")
-    return {"schema": SCHEMA, "model": cfg.model if lm is None else lm.name, "model_kind": getattr(lm, "kind", None),
-            "model_fingerprint": getattr(lm, "fingerprint", None), "shots": cfg.shots, "mode": cfg.mode,
-            "rank_eos": cfg.option_eos(), "split": cfg.split, "limit": cfg.limit, "tasks": tasks, "clusters": cluster_results(tasks),
-            "cells": {"total": len(summaries), "failed": n_failed,
-                      "cached": sum(1 for s in summaries if s.get("cached"))}}
+    out = {"schema": SCHEMA, "model": cfg.model if lm is None else lm.name, "model_kind": getattr(lm, "kind", None),
+           "model_fingerprint": getattr(lm, "fingerprint", None), "shots": cfg.shots, "mode": cfg.mode,
+           "split": cfg.split, "limit": cfg.limit, "tasks": tasks, "clusters": cluster_results(tasks, reps),
+           "cells": {"total": len(summaries), "failed": n_failed,
+                     "cached": sum(1 for s in summaries if s.get("cached"))},
+           "stats": {"interval": "percentile bootstrap over examples", "level": stats.LEVEL,
+                     "n_boot": stats.N_BOOT, "seed": stats.SEED}}
+    out["degenerate"] = stats.degenerate_summary(out)
+    return out

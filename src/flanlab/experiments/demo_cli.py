@@ -104,32 +104,69 @@ def results_table(summary: dict[str, Any], exp_dir: Path) -> list[dict[str, Any]
     col = collect([exp_dir])
     by = {s.tags.get("variant"): s for s in col.series}
     base, tuned = by.get("base"), by.get("tuned")
+    from ..evaluation.stats import compare_task, constant_cells
+
     rows = []
     for task in sorted(set((base.tasks if base else {})) | set((tuned.tasks if tuned else {}))):
         b = (base.tasks.get(task) if base else None) or {}
         t = (tuned.tasks.get(task) if tuned else None) or {}
+        paired = compare_task(b, t, task) if b and t else None
         rows.append({"task": task, "metric": t.get("metric") or b.get("metric"),
                      "templates": len(t.get("templates", {})),
                      "base_mean": b.get("mean"), "base_std": b.get("std"), "tuned_mean": t.get("mean"),
                      "tuned_std": t.get("std"), "tuned_best_dev": t.get("best_dev"),
-                     "gain": None if b.get("mean") is None or t.get("mean") is None else t["mean"] - b["mean"]})
+                     "gain": None if b.get("mean") is None or t.get("mean") is None else t["mean"] - b["mean"],
+                     # issue 12: intervals, sample size, the paired test, constant-output cells
+                     "n": t.get("n", b.get("n")), "base_ci95": b.get("ci95"), "tuned_ci95": t.get("ci95"),
+                     "gain_ci95": paired["ci95"] if paired else None, "p": paired["p"] if paired else None,
+                     "test": paired["test"] if paired else None,
+                     "within_noise": paired["within_noise"] if paired else None,
+                     "base_constant": sum(1 for x, _ in constant_cells(base.results) if x == task) if base else 0,
+                     "tuned_constant": sum(1 for x, _ in constant_cells(tuned.results) if x == task) if tuned else 0})
     return rows
+
+
+def collapsed_tasks(exp_dir: Path, held_out: list[str]) -> list[str]:
+    """Tasks outside the held-out clusters (held-in: seen in tuning) on which the tuned model gives one constant
+    answer to every example on most templates (stats.check_collapse); empty when none or none evaluated."""
+    from ..evaluation.stats import check_collapse
+    from .collect import collect
+
+    out = []
+    for s in collect([exp_dir]).series:
+        if s.tags.get("variant") == "tuned":
+            held_in = [t for t, r in s.tasks.items() if r.get("cluster") not in held_out]
+            out += check_collapse(s.results, held_in)
+    return out
 
 
 def _print_table(rows: list[dict[str, Any]], title: str) -> None:
     from rich.table import Table
 
+    from ..evaluation.stats import fmt_ci
+
     f = lambda v: "–" if v is None else f"{100 * v:.1f}"  # noqa: E731
+    const = lambda k: f" [red]⚠{k} const[/red]" if k else ""  # noqa: E731
     t = Table(title=title, title_justify="left")
-    for c in ("task", "templates", "base (mean ± std)", "tuned (mean ± std)", "tuned best-dev", "gain"):
+    for c in ("task", "n", "templates", "base (mean ± std) [95% CI]", "tuned (mean ± std) [95% CI]",
+              "tuned best-dev", "gain [95% CI]", "p"):
         t.add_column(c, justify="left" if c == "task" else "right")
     for r in rows:
         gain = r["gain"]
-        style = "" if gain is None else ("green" if gain > 0 else "red")
-        t.add_row(r["task"], str(r["templates"]), f"{f(r['base_mean'])} ± {f(r['base_std'])}",
-                  f"{f(r['tuned_mean'])} ± {f(r['tuned_std'])}", f(r["tuned_best_dev"]),
-                  f"[{style}]{'+' if gain and gain > 0 else ''}{f(gain)}[/{style}]" if style else f(gain))
+        style = "" if gain is None or r.get("within_noise") else ("green" if gain > 0 else "red")
+        g = f"{'+' if gain and gain > 0 else ''}{f(gain)} {fmt_ci(r.get('gain_ci95'))}"
+        t.add_row(r["task"], str(r.get("n") or "–"), str(r["templates"]),
+                  f"{f(r['base_mean'])} ± {f(r['base_std'])} {fmt_ci(r.get('base_ci95'))}"
+                  + const(r.get("base_constant")),
+                  f"{f(r['tuned_mean'])} ± {f(r['tuned_std'])} {fmt_ci(r.get('tuned_ci95'))}"
+                  + const(r.get("tuned_constant")), f(r["tuned_best_dev"]),
+                  f"[{style}]{g}[/{style}]" if style else g,
+                  "–" if r.get("p") is None else f"{r['p']:.3g}" + (" (noise)" if r.get("within_noise") else ""))
     err.print(t)
+    err.print("n: test examples per task; ± std over templates; 95% CI: bootstrap over examples; gain: paired on "
+              "the same examples (p: paired bootstrap, McNemar for single-template accuracy; '(noise)': the "
+              "interval includes 0); const: templates answering one constant option for every example",
+              highlight=False)
 
 
 def command(quick: bool = typer.Option(False, "--quick", help="The ~3-minute variant (what CI runs)."),
@@ -179,3 +216,10 @@ def command(quick: bool = typer.Option(False, "--quick", help="The ~3-minute var
     _print_table(rows, f"Zero-shot on held-out NLI (scores in %, {cfg.models[0]}, {cfg.train['steps']} tuning steps)")
     err.print(f"finished in {wall:.0f}s ({len(summary['executed'])} step(s) run, the others were cached)\n"
               f"report: {report}", highlight=False)
+    collapsed = collapsed_tasks(cfg.directory, list(cfg.eval_clusters))
+    if collapsed:
+        from ..errors import FlanlabError
+
+        raise FlanlabError(f"the tuned model has collapsed on tasks seen in tuning: {', '.join(collapsed)}: it "
+                           "gives one constant answer to every example, so its scores are no result (lower the "
+                           "learning rate or the steps; see the report's degenerate-output table)")

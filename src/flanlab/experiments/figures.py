@@ -5,7 +5,8 @@
 
 Figure 5: per-cluster bars; 6: vs number of tuning clusters; 7: vs model size; 8: instruction ablation;
 9: zero- vs few-shot with the template standard deviation; 10: prompt tuning. Published numbers
-(reference.py) are drawn hatched and grey, labelled "published".
+(reference.py) are drawn hatched and grey, labelled "published". Figures 5, 7 and 8 draw each point's 95%
+bootstrap interval over examples (the `ci95` of results.json) as its error bar where the results have one.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ class Figure:
     x: list[Any]
     series: dict[str, list[float | None]]
     kind: str = "bars"  # bars | lines
-    errors: dict[str, list[float | None]] = field(default_factory=dict)
+    errors: dict[str, list[float | None]] = field(default_factory=dict)  # symmetric (std over templates)
+    intervals: dict[str, list[list[float] | None]] = field(default_factory=dict)  # [lo, hi]: 95% bootstrap CI
     reference: dict[str, list[float | None]] = field(default_factory=dict)
     xlabel: str = ""
     ylabel: str = "score (mean over templates)"
@@ -47,6 +49,21 @@ def _cluster_mean(m: dict[str, Any], c: str) -> float | None:
 def _template_std(m: dict[str, Any], c: str) -> float | None:
     """Standard deviation over templates, averaged at the dataset level (as in the paper's Figure 9)."""
     return _mean([t.get("std") for t in m["tasks"].values() if t.get("cluster") == c])
+
+
+def _cluster_ci(m: dict[str, Any], c: str) -> list[float] | None:
+    return (m["clusters"].get(c) or {}).get("ci95")
+
+
+CI_NOTE = "error bars: 95% bootstrap interval over examples"
+
+
+def _with_ci_note(fig: Figure) -> Figure:
+    if any(v is not None for vals in fig.intervals.values() for v in vals):
+        fig.note = f"{CI_NOTE}; {fig.note}" if fig.note else CI_NOTE
+    else:
+        fig.intervals = {}
+    return fig
 
 
 def _clusters(series: list[Series]) -> list[str]:
@@ -69,7 +86,8 @@ def fig5_clusters(col: Collected) -> Figure | None:
         refs = [r for c in xs for r in cluster_references(c)]
         subsets = "; ".join(f"{c}: {', '.join(r.datasets)}" for c, r in {r.cluster: r for r in refs}.items())
         fig.note = f"published: {refs[0].source}, 137B/175B models, mean over the paper's datasets ({subsets})"
-    return fig
+    fig.intervals = {label: [_cluster_ci(v, c) for c in xs] for label, v in m.items()}
+    return _with_ci_note(fig)
 
 
 def fig6_num_clusters(col: Collected) -> Figure | None:
@@ -120,15 +138,21 @@ def fig7_model_scale(col: Collected) -> Figure | None:
     known = all(params.values())
     xs = [params[r] if known else names[r] for r in ranks]
     series: dict[str, list[float | None]] = {}
+    intervals: dict[str, list[list[float] | None]] = {}
     for variant in dict.fromkeys(s.tags.get("variant", "") for s in pts):
-        row = []
+        row, cis = [], []
         for r in ranks:
             hit = [s for s in pts if s.tags.get("variant", "") == variant and s.tags["scale_rank"] == r]
             row.append(_mean([_mean([v.get("mean") for v in h.clusters.values()]) for h in hit]))
-        series[{"tuned": "instruction tuned", "base": "untuned"}.get(variant, variant)] = row
-    return Figure("fig7_model_scale", "Held-out performance vs model size, tuned and untuned "
-                  "(cf. paper Figure 7)", xs, series, kind="lines",
-                  xlabel="parameters" if known else "model (increasing size)", ylabel="average over held-out clusters")
+            # an interval only where the point is one cluster of one run (an average of several has none stored)
+            one = len(hit) == 1 and len(hit[0].clusters) == 1
+            cis.append(next(iter(hit[0].clusters.values())).get("ci95") if one else None)
+        label = {"tuned": "instruction tuned", "base": "untuned"}.get(variant, variant)
+        series[label], intervals[label] = row, cis
+    return _with_ci_note(Figure("fig7_model_scale", "Held-out performance vs model size, tuned and untuned "
+                                "(cf. paper Figure 7)", xs, series, kind="lines", intervals=intervals,
+                                xlabel="parameters" if known else "model (increasing size)",
+                                ylabel="average over held-out clusters"))
 
 
 def fig8_instructions(col: Collected) -> Figure | None:
@@ -141,8 +165,9 @@ def fig8_instructions(col: Collected) -> Figure | None:
     for label, v in m.items():
         row = [_cluster_mean(v, c) for c in xs[:-1]]
         series[label] = row + [_mean(row)]
-    return Figure("fig8_instructions", "Role of instructions in tuning (cf. paper Figure 8)", xs, series,
-                  xlabel="held-out cluster")
+    intervals = {label: [_cluster_ci(v, c) for c in xs[:-1]] + [None] for label, v in m.items()}
+    return _with_ci_note(Figure("fig8_instructions", "Role of instructions in tuning (cf. paper Figure 8)", xs,
+                                series, intervals=intervals, xlabel="held-out cluster"))
 
 
 def fig9_few_shot(col: Collected) -> Figure | None:
@@ -192,6 +217,9 @@ def _draw_bars(ax, fig: Figure) -> None:
         ys = [np.nan if v is None else v for v in vals]
         err = fig.errors.get(label)
         yerr = None if err is None else [0 if e is None else e for e in err]
+        if fig.intervals.get(label):  # asymmetric: [value - lo, hi - value]
+            yerr = np.array([[0, 0] if c is None or v is None else [max(0.0, v - c[0]), max(0.0, c[1] - v)]
+                             for v, c in zip(vals, fig.intervals[label])]).T
         style = {}
         if label in fig.reference:  # published numbers: grey and hatched, one pattern per system
             k = refs.index(label)
@@ -207,7 +235,14 @@ def _draw_lines(ax, fig: Figure) -> None:
     numeric = all(isinstance(v, (int, float)) for v in fig.x)
     xs = fig.x if numeric else list(range(len(fig.x)))
     for label, vals in fig.series.items():
-        ax.plot(xs, [float("nan") if v is None else v for v in vals], marker="o", label=label)
+        ys = [float("nan") if v is None else v for v in vals]
+        cis = fig.intervals.get(label)
+        if cis and any(c is not None for c in cis):
+            yerr = [[0 if c is None or v is None else max(0.0, v - c[0]) for v, c in zip(vals, cis)],
+                    [0 if c is None or v is None else max(0.0, c[1] - v) for v, c in zip(vals, cis)]]
+            ax.errorbar(xs, ys, yerr=yerr, marker="o", capsize=3, label=label)
+        else:
+            ax.plot(xs, ys, marker="o", label=label)
     if not numeric:
         ax.set_xticks(xs, [str(v) for v in fig.x])
     elif min(xs) > 0 and max(xs) / min(xs) > 10:  # model sizes span orders of magnitude

@@ -4,8 +4,10 @@
     flanlab report runs/demo runs/other-run --out runs/compare        # several runs side by side
 
 Reads only what runs wrote to disk (results.json, experiment.json, contamination.json, run.json).
-Tables: per-dataset results (mean ± std over templates, best-dev template), per-cluster means with the
-published numbers, per-template breakdown, contamination, steps with their wall time, and the records
+Tables: per-dataset results (mean ± std over templates, 95% bootstrap CI and n, best-dev template),
+per-cluster means with their CI and the published numbers, paired base-vs-tuned comparisons (difference,
+CI, p-value, and in words which differences are within noise), degenerate (constant-output) cells per
+model, per-template breakdown, contamination, steps with their wall time, and the records
 (resolved config, package versions, git commit, seeds). The HTML embeds the figures as inline SVG.
 """
 
@@ -36,6 +38,20 @@ def mean_std(t: dict[str, Any]) -> str:
     return f"{pct(t['mean'])} ± {pct(t.get('std') or 0.0)}"
 
 
+def ci(t: dict[str, Any]) -> str:
+    """The 95% bootstrap interval and the sample size, e.g. "[41.2, 58.8] n=100"."""
+    c, n = t.get("ci95"), t.get("n")
+    parts = ([f"[{pct(c[0])}, {pct(c[1])}]"] if c else []) + ([f"n={n}"] if n is not None else [])
+    return " ".join(parts) or "–"
+
+
+def constant_note(t: dict[str, Any]) -> str:
+    role = t.get("scored_role", "test")
+    flags = [r[role]["constant"] for r in (t.get("templates") or {}).values() if "constant" in r.get(role, {})]
+    k = sum(flags)
+    return f" ⚠ {k}/{len(flags)} constant" if k else ""
+
+
 # -- tables -------------------------------------------------------------------------------------------
 
 def dataset_table(col: Collected) -> Table:
@@ -46,14 +62,16 @@ def dataset_table(col: Collected) -> Table:
     for v in m.values():
         for t, r in v["tasks"].items():
             tasks.setdefault(t, r.get("cluster", ""))
-    head = ["cluster", "task", "metric"] + [h for lab in labels for h in (f"{lab}: mean ± std", f"{lab}: best-dev")]
+    head = ["cluster", "task", "metric"] + [h for lab in labels for h in (f"{lab}: mean ± std [95% CI] n",
+                                                                         f"{lab}: best-dev")]
     rows = []
     for t, c in sorted(tasks.items(), key=lambda kv: (kv[1], kv[0])):
         metric = next((v["tasks"][t].get("metric", "") for v in m.values() if t in v["tasks"]), "")
         row = [c, t, metric]
         for lab in labels:
             r = m[lab]["tasks"].get(t, {})
-            row += [mean_std(r), pct(r.get("best_dev"))]
+            stat = ci(r) if r.get("mean") is not None and (r.get("ci95") or r.get("n") is not None) else ""
+            row += [" ".join(x for x in (mean_std(r), stat) if x) + constant_note(r), pct(r.get("best_dev"))]
         rows.append(row)
     return head, rows
 
@@ -65,7 +83,8 @@ def cluster_table(col: Collected) -> Table:
     head = ["cluster"] + list(m) + [f"published: {s}" for s in refs]
     rows = []
     for c in clusters:
-        row = [c] + [pct((v["clusters"].get(c) or {}).get("mean")) for v in m.values()]
+        row = [c] + [" ".join(x for x in (pct(cl.get("mean")), ci(cl) if cl.get("ci95") or cl.get("n") else "") if x)
+                     for v in m.values() for cl in [v["clusters"].get(c) or {}]]
         row += [pct(next((r.value for r in cluster_references(c) if r.system == s), None)) for s in refs]
         rows.append(row)
     return head, rows
@@ -83,8 +102,86 @@ def template_table(col: Collected) -> Table:
         for v in m.values():
             cell = ((v["tasks"].get(t) or {}).get("templates", {}).get(tid) or {}).get("test") or {}
             metric = (v["tasks"].get(t) or {}).get("metric", "accuracy")
-            row.append(pct(cell.get(metric)) + (f" (n={cell['n']})" if "n" in cell else ""))
+            c95 = cell.get("ci95")
+            row.append(pct(cell.get(metric)) + (f" [{pct(c95[0])}, {pct(c95[1])}]" if c95 else "")
+                       + (f" (n={cell['n']})" if "n" in cell else "") + (" ⚠ constant" if cell.get("constant") else ""))
         rows.append(row)
+    return head, rows
+
+
+UNTUNED = {"base", "untuned", "untuned-baseline", "untuned-instructions"}
+MATCH_TAGS = ("model", "shots", "scale_rank", "cluster", "clusters", "examples")
+
+
+def comparison_pairs(col: Collected) -> list[tuple[str, str]]:
+    """(untuned label, tuned label) pairs to compare on the same examples: every tuned series against every
+    untuned one (variant base / untuned-*) with the same model, shots and cluster tags, sharing tasks."""
+    m = merged(col.series)
+    tags = {lab: v["tags"] for lab, v in m.items()}
+    out = []
+    for tl, tt in tags.items():
+        if tt.get("variant") != "tuned":
+            continue
+        for bl, bt in tags.items():
+            if bt.get("variant") not in UNTUNED:
+                continue
+            if any(k in bt and k in tt and bt[k] != tt[k] for k in MATCH_TAGS):
+                continue
+            if set(m[tl]["tasks"]) & set(m[bl]["tasks"]):
+                out.append((bl, tl))
+    return out
+
+
+def comparisons(col: Collected) -> list[tuple[str, list[str], Table]]:
+    """(title, sentences, table) per compared pair: tuned - untuned per task and cluster, paired on the same
+    examples (paired bootstrap; McNemar's exact test for single-template accuracy), in words and numbers."""
+    from ..evaluation.stats import compare_results, fmt_ci, noise_sentences
+
+    m = merged(col.series)
+    out = []
+    for bl, tl in comparison_pairs(col):
+        b, t = {"tasks": m[bl]["tasks"]}, {"tasks": m[tl]["tasks"]}
+        cmp = compare_results(b, t)
+        if not cmp["tasks"]:
+            continue
+        head = ["scope", "name", f"{bl}", f"{tl}", "difference (points)", "95% CI", "p", "test", "n", "verdict"]
+        rows = []
+        for name, c in cmp["tasks"].items():
+            rows.append(["task", name, pct(m[bl]["tasks"][name].get("mean")), pct(m[tl]["tasks"][name].get("mean")),
+                         f"{100 * c['diff']:+.1f}", fmt_ci(c["ci95"]), f"{c['p']:.3g}", c["test"], str(c["n"]),
+                         c["verdict"]])
+        for name, c in list(cmp["clusters"].items()) + ([("all", cmp["all"])] if cmp["all"] else []):
+            if name == "all":  # the mean over the compared tasks
+                bc = _avg([m[bl]["tasks"][x].get("mean") for x in c["tasks"]])
+                tc = _avg([m[tl]["tasks"][x].get("mean") for x in c["tasks"]])
+            else:
+                bc = (m[bl]["clusters"].get(name) or {}).get("mean")
+                tc = (m[tl]["clusters"].get(name) or {}).get("mean")
+            rows.append(["cluster" if name != "all" else "all tasks", name, pct(bc), pct(tc), f"{100 * c['diff']:+.1f}",
+                         fmt_ci(c["ci95"]), f"{c['p']:.3g}", c["test"], str(c["n"]), c["verdict"]])
+        out.append((f"Paired comparison: {tl} vs {bl} (same examples)", noise_sentences(cmp, bl, tl), (head, rows)))
+    return out
+
+
+def _avg(values: list[float | None]) -> float | None:
+    vals = [v for v in values if v is not None]
+    return sum(vals) / len(vals) if vals else None
+
+
+def degenerate_table(col: Collected) -> Table:
+    """Per series: how many scored cells predict one constant answer for every example, and which."""
+    from ..evaluation.stats import constant_cells, degenerate_summary
+
+    head = ["series", "constant cells", "scored cells", "share", "cells (task/template)"]
+    rows = []
+    for lab, v in merged(col.series).items():
+        res = {"tasks": v["tasks"]}
+        d = degenerate_summary(res)
+        if not d["total"]:
+            continue
+        cells = constant_cells(res)
+        rows.append([lab, str(d["cells"]), str(d["total"]), f"{100 * d['share']:.0f}%",
+                     ", ".join(f"{t}/{tid}" for t, tid in cells) or "–"])
     return head, rows
 
 
@@ -140,9 +237,12 @@ def html_table(t: Table) -> str:
 
 
 SECTIONS = [
-    ("Results per dataset (zero-/few-shot, scores in %)", dataset_table),
-    ("Results per cluster (mean over tasks, %), with published numbers for context", cluster_table),
-    ("Per-template breakdown (test split, %)", template_table),
+    ("Results per dataset (zero-/few-shot, scores in %; ± std over templates; 95% bootstrap CI over the n examples)",
+     dataset_table),
+    ("Results per cluster (mean over tasks, %, 95% stratified bootstrap CI, n examples), with published numbers "
+     "for context", cluster_table),
+    ("Degenerate outputs: cells whose prediction is one constant answer for every example", degenerate_table),
+    ("Per-template breakdown (test split, %, 95% CI, n)", template_table),
     ("Data contamination: word n-gram overlap of each evaluation set with the tuning mixture", contamination_table),
     ("Steps and wall time", steps_table),
 ]
@@ -162,15 +262,25 @@ def write_report(paths: list[str | Path], out_dir: str | Path, title: str = "fla
     col = collect(paths)
     figs: list[tuple[Figure, dict[str, Path]]] = [(f, render(f, out_dir / "figures")) for f in build_figures(col)]
     tables = [(name, fn(col)) for name, fn in SECTIONS]
-    md = _markdown(title, col, figs, tables)
-    page = _html(title, col, figs, tables)
+    cmps = comparisons(col)
+    md = _markdown(title, col, figs, tables, cmps)
+    page = _html(title, col, figs, tables, cmps)
     atomic_write_text(out_dir / "report.md", md)
     atomic_write_text(out_dir / "report.html", page)
     return {"html": out_dir / "report.html", "markdown": out_dir / "report.md", "figures": out_dir / "figures"}
 
 
-def _markdown(title, col, figs, tables) -> str:
-    parts = [f"# {title}", "", f"Sources: {', '.join(sorted({s.path for s in col.series}))}", "", NOTE, ""]
+STATS_NOTE = ("Intervals: 95% percentile bootstrap over the examples of the scored split (2000 resamples, "
+              "seeded), of the score as reported (the mean over templates); a cluster resamples each task on its "
+              "own. Paired comparisons resample the same examples for both models; a difference whose 95% "
+              "interval includes 0 (p >= 0.05) is within noise.")
+
+
+def _markdown(title, col, figs, tables, cmps=()) -> str:
+    parts = [f"# {title}", "", f"Sources: {', '.join(sorted({s.path for s in col.series}))}", "", NOTE, "",
+             STATS_NOTE, ""]
+    for name, sentences, t in cmps:
+        parts += [f"## {name}", ""] + [f"- {x}" for x in sentences] + ["", md_table(t), ""]
     for f, p in figs:
         parts += [f"## {f.title}", "", f"![{f.name}](figures/{p['png'].name}) ([SVG](figures/{p['svg'].name}))", ""]
         if f.note:
@@ -189,10 +299,14 @@ _CSS = ("body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;
         ".note{color:#666;font-size:12px}pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px}")
 
 
-def _html(title, col, figs, tables) -> str:
+def _html(title, col, figs, tables, cmps=()) -> str:
     e = html.escape
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(title)}</title>"
-             f"<style>{_CSS}</style></head><body><h1>{e(title)}</h1><p class='note'>{e(NOTE)}</p>"]
+             f"<style>{_CSS}</style></head><body><h1>{e(title)}</h1><p class='note'>{e(NOTE)}</p>"
+             f"<p class='note'>{e(STATS_NOTE)}</p>"]
+    for name, sentences, t in cmps:
+        parts.append(f"<h2>{e(name)}</h2><ul>" + "".join(f"<li>{e(x)}</li>" for x in sentences) + "</ul>"
+                     + html_table(t))
     for f, p in figs:
         parts.append(f"<figure><h2>{e(f.title)}</h2>{_inline_svg(p['svg'])}"
                      + (f"<figcaption class='note'>{e(f.note)}</figcaption>" if f.note else "") + "</figure>")
