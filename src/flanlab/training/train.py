@@ -82,6 +82,14 @@ def make_accelerator(cfg: TrainConfig):
     return Accelerator(mixed_precision=mp, cpu=cpu, log_with=list(cfg.trackers) or None)
 
 
+def name_deepspeed_batch(accelerator, cfg: TrainConfig) -> None:
+    """DeepSpeed sizes its batches from the dataloaders handed to `prepare`; flanlab hands none (it groups
+    rows into token-budget steps itself), so the micro-batch is named here."""
+    plugin = getattr(accelerator.state, "deepspeed_plugin", None)
+    if plugin is not None and plugin.is_auto("train_micro_batch_size_per_gpu"):
+        plugin.deepspeed_config["train_micro_batch_size_per_gpu"] = cfg.batch.micro_rows
+
+
 def default_out(cfg: TrainConfig) -> Path:
     slug = Path(cfg.model.rstrip("/")).name.replace(":", "-") or "model"
     return Path("runs") / f"train-{slug}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -148,6 +156,7 @@ def setup(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mi
     from .optim import build_optimizer, build_scheduler
 
     accelerator = make_accelerator(cfg)
+    name_deepspeed_batch(accelerator, cfg)
     path = shared_out(accelerator, cfg)
     accelerator.project_configuration.set_directories(str(path))  # trackers log under the run directory
     run = None
@@ -254,11 +263,14 @@ def train_step(s: Session, step: data.StepBatch) -> dict[str, Any]:
     # Each pass contributes sum(loss)/N_step; DDP averages gradients over processes, hence the * world.
     scale = world / max(1, step.targets)
     loss_sum = torch.zeros((), device=acc.device)
+    deepspeed = acc.distributed_type == "DEEPSPEED"
     for i, rows in enumerate(groups):
         t0 = time.perf_counter()
         batch = collate(s, rows or [data.blank_row(step.rows[0])])
         t1 = time.perf_counter()
         sync = contextlib.nullcontext() if i == n_micro - 1 else acc.no_sync(s.module)
+        if deepspeed:  # DeepSpeed steps inside backward at a boundary: only the step's last micro-batch is one
+            acc.gradient_state._set_sync_gradients(i == n_micro - 1)
         with sync:
             loss, _ = s.module(**batch)
             t2 = time.perf_counter()
@@ -271,7 +283,8 @@ def train_step(s: Session, step: data.StepBatch) -> dict[str, Any]:
     t0 = time.perf_counter()
     grad_norm = None
     if s.cfg.optim.clip_grad_norm:
-        grad_norm = float(acc.clip_grad_norm_(s.module.parameters(), s.cfg.optim.clip_grad_norm))
+        norm = acc.clip_grad_norm_(s.module.parameters(), s.cfg.optim.clip_grad_norm)  # None under DeepSpeed
+        grad_norm = None if norm is None else float(norm)
     lr = s.scheduler.get_last_lr()[0]
     s.optimizer.step()
     s.scheduler.step()
