@@ -53,6 +53,9 @@ def command(
     device: Optional[str] = DEVICE,
     data_dir: Optional[Path] = DATA_DIR,
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the model initialisation and dropout."),
+    trackers: Optional[list[str]] = typer.Option(
+        None, "--trackers", help="Experiment trackers (comma-separated): tensorboard, wandb, mlflow. Loss, lr, "
+        "tokens/s and any evaluation go through accelerate's trackers; files in <run>/logs."),
     json_: bool = JSON,
 ) -> None:
     """Instruction-tune a model on a task mixture and save it with save_pretrained (model/ in the run dir).
@@ -64,7 +67,8 @@ def command(
 
     cli = {"model": model, "steps": steps, "mixture.holdout": _split_list(holdout), "tuning.method": method,
            "batch.tokens": tokens, "optim.lr": lr, "out": str(out) if out else None, "device": device,
-           "mixture.data_dir": str(data_dir) if data_dir else None, "seed": seed}
+           "mixture.data_dir": str(data_dir) if data_dir else None, "seed": seed,
+           "trackers": _split_list(trackers)}
     cfg = resolve_config(config, set_, cli, out, resume)
     path = train(cfg, resume=resume, overwrite=overwrite)
     if not _is_main():  # under accelerate launch, one process reports

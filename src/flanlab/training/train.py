@@ -30,6 +30,8 @@ from . import data
 from .config import TrainConfig
 
 METRICS = "metrics.jsonl"
+TRACKER_LOGS = "logs"  # <run>/logs: TensorBoard events, W&B and MLflow files
+TRACKER_PROJECT = "flanlab"  # W&B project, MLflow experiment, TensorBoard sub-folder
 PHASES = ("data", "forward", "backward", "optimizer", "checkpoint")
 
 
@@ -71,6 +73,7 @@ def check_trackers(trackers: list[str]) -> None:
 
 def make_accelerator(cfg: TrainConfig):
     from accelerate import Accelerator
+    from accelerate.utils import ProjectConfiguration
 
     check_trackers(list(cfg.trackers))
     mp = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}.get(cfg.precision)
@@ -79,7 +82,9 @@ def make_accelerator(cfg: TrainConfig):
         import torch
 
         mp = "bf16" if not cpu and torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
-    return Accelerator(mixed_precision=mp, cpu=cpu, log_with=list(cfg.trackers) or None)
+    # The logging directory is set in `setup`, once the run directory is known; TensorBoard needs one now.
+    return Accelerator(mixed_precision=mp, cpu=cpu, log_with=list(cfg.trackers) or None,
+                       project_config=ProjectConfiguration(logging_dir=TRACKER_LOGS))
 
 
 def name_deepspeed_batch(accelerator, cfg: TrainConfig) -> None:
@@ -158,7 +163,8 @@ def setup(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mi
     accelerator = make_accelerator(cfg)
     name_deepspeed_batch(accelerator, cfg)
     path = shared_out(accelerator, cfg)
-    accelerator.project_configuration.set_directories(str(path))  # trackers log under the run directory
+    accelerator.project_configuration.set_directories(str(path))
+    accelerator.project_configuration.logging_dir = str(path / TRACKER_LOGS)  # trackers log inside the run
     run = None
     if accelerator.is_main_process:
         run = RunDir.create(path, "train", cfg, resume=resume, overwrite=overwrite)
@@ -186,8 +192,17 @@ def setup(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mi
         trim_metrics(path / METRICS, s.state.step, accelerator.is_main_process)
         log(f"resumed from {last} (step {s.state.step}, mixture position {s.state.position})")
     if cfg.trackers:
-        accelerator.init_trackers(path.name, config=_flat_config(cfg))
+        accelerator.init_trackers(TRACKER_PROJECT, config=_flat_config(cfg), init_kwargs=tracker_kwargs(path))
     return s
+
+
+def tracker_kwargs(path: Path) -> dict[str, dict[str, Any]]:
+    """Each tracker names the run after its directory and keeps its files in <run>/logs.
+
+    TensorBoard: <run>/logs/flanlab/events.*; W&B: project `flanlab`, files in <run>/logs (WANDB_MODE=offline
+    works); MLflow: experiment `flanlab` at MLFLOW_TRACKING_URI (mlflow's default: ./mlruns).
+    """
+    return {"wandb": {"name": path.name, "dir": str(path / TRACKER_LOGS)}, "mlflow": {"run_name": path.name}}
 
 
 def clear_outputs(path: Path) -> None:
