@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,9 @@ from . import data
 from .config import TrainConfig
 
 METRICS = "metrics.jsonl"
+# evaluator(model, tokenizer, kind, step) -> {"tasks": {task: score}, "clusters": {cluster: score}, "mean": score,
+# ...}: the neutral interface through which a later stage (flanlab.evaluation.in_training) scores the live model.
+Evaluator = Callable[[Any, Any, str, int], dict[str, Any]]
 TRACKER_LOGS = "logs"  # <run>/logs: TensorBoard events, W&B and MLflow files
 TRACKER_PROJECT = "flanlab"  # W&B project, MLflow experiment, TensorBoard sub-folder
 PHASES = ("data", "forward", "backward", "optimizer", "checkpoint")
@@ -53,6 +56,7 @@ class Session:
     mask_form: str = "4d"  # packed rows: "segments" (packed_attention) or "4d" (block-diagonal mask)
     timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
     last_loss: float | None = None
+    evaluator: Evaluator | None = None  # held-out scores at checkpoints (cfg.eval), injected by the caller
 
     @property
     def model(self):
@@ -154,12 +158,16 @@ def choose_attention(cfg: TrainConfig, model, kind: str) -> str:
     return "4d"
 
 
-def setup(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mixture: Any = None) -> Session:
+def setup(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mixture: Any = None,
+          evaluator: Evaluator | None = None) -> Session:
     from accelerate.utils import set_seed
 
     from .modeling import LossModule, apply_tuning
     from .optim import build_optimizer, build_scheduler
 
+    if cfg.eval.every and evaluator is None:
+        raise FlanlabError("eval.every: no evaluator was given; `flanlab train` provides one, from Python pass "
+                           "evaluator=flanlab.evaluation.in_training.checkpoint_evaluator(cfg)")
     accelerator = make_accelerator(cfg)
     name_deepspeed_batch(accelerator, cfg)
     path = shared_out(accelerator, cfg)
@@ -186,7 +194,7 @@ def setup(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mi
     module, optimizer = accelerator.prepare(module, optimizer)
     accelerator.register_for_checkpointing(scheduler)
     s = Session(cfg, accelerator, path, run, module, tokenizer, kind, optimizer, scheduler, mix,
-                ckpt.TrainState(), mask_form=mask_form)
+                ckpt.TrainState(), mask_form=mask_form, evaluator=evaluator)
     if resume and (last := ckpt.latest_checkpoint(path)) is not None:
         s.state = ckpt.load_checkpoint(accelerator, last)
         trim_metrics(path / METRICS, s.state.step, accelerator.is_main_process)
@@ -344,6 +352,8 @@ def train_loop(s: Session) -> None:
     if s.state.step >= cfg.steps:
         return
     batches = steps_from(s)
+    if cfg.eval.every and s.state.step == 0:
+        evaluate_now(s)  # the untuned starting point of the held-out curve
     with TrainProgress(cfg.steps, s.state.step, enabled=acc.is_main_process) as bar:
         while s.state.step < cfg.steps:
             t0 = time.perf_counter()
@@ -368,6 +378,41 @@ def train_loop(s: Session) -> None:
                 t1 = time.perf_counter()
                 ckpt.save_checkpoint(acc, s.path, s.state, cfg.checkpoint.keep)
                 s.timings["checkpoint"] += time.perf_counter() - t1
+            if cfg.eval.every and (s.state.step % cfg.eval.every == 0 or s.state.step == cfg.steps):
+                evaluate_now(s)
+
+
+def evaluate_now(s: Session) -> None:
+    """Score the live model with the injected evaluator (main process) and log an eval row: metrics.jsonl gets
+    {"step", "eval": {...}, "eval_seconds"}, the trackers eval/<task>, eval/cluster/<name>, eval/mean.
+    Not counted in the training time or tokens/s."""
+    import torch
+
+    acc = s.accelerator
+    acc.wait_for_everyone()
+    if acc.is_main_process:
+        model, t0 = s.model, time.perf_counter()
+        model.eval()
+        try:
+            with torch.no_grad():
+                scores = s.evaluator(model, s.tokenizer, s.kind, s.state.step)
+        finally:
+            model.train()
+        seconds = time.perf_counter() - t0
+        s.timings["eval"] = s.timings.get("eval", 0.0) + seconds
+        if s.run is not None:
+            s.run.append_jsonl(METRICS, {"step": s.state.step, "eval": scores, "eval_seconds": round(seconds, 3)})
+        if s.cfg.trackers:
+            acc.log(tracker_scalars(scores), step=s.state.step)
+    acc.wait_for_everyone()
+
+
+def tracker_scalars(scores: dict[str, Any]) -> dict[str, float]:
+    out = {f"eval/{t}": v for t, v in scores.get("tasks", {}).items() if v is not None}
+    out.update({f"eval/cluster/{c}": v for c, v in scores.get("clusters", {}).items() if v is not None})
+    if scores.get("mean") is not None:
+        out["eval/mean"] = scores["mean"]
+    return out
 
 
 def _ran_out(s: Session) -> str:
@@ -390,15 +435,17 @@ def summary(s: Session) -> dict[str, Any]:
             "state": asdict(st)}
 
 
-def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mixture: Any = None) -> Path:
+def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mixture: Any = None,
+          evaluator: Evaluator | None = None) -> Path:
     """Train as `cfg` says; returns the run directory (model/ inside it). Raises FlanlabError on bad input.
 
     `mixture` replaces the one built from `cfg.mixture` (anything with `.stream(start)`, e.g.
-    `data.ListMixture` in tests and benchmarks).
+    `data.ListMixture` in tests and benchmarks). `evaluator` scores held-out tasks at checkpoints when
+    `cfg.eval.every` is set (see `Evaluator`; `flanlab.evaluation.in_training.checkpoint_evaluator(cfg)`).
     """
     from .export import export_model
 
-    s = setup(cfg, resume=resume, overwrite=overwrite, mixture=mixture)
+    s = setup(cfg, resume=resume, overwrite=overwrite, mixture=mixture, evaluator=evaluator)
     try:
         train_loop(s)
         export_model(s)
