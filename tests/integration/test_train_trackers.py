@@ -45,6 +45,24 @@ def test_tensorboard_event_file_holds_the_training_metrics(tiny_llama_dir, tmp_p
         assert [v for _, v in scalars[key]] == pytest.approx([r[key] for r in rows], rel=1e-6)
 
 
+def test_held_out_scores_reach_the_tracker_at_their_steps(tiny_llama_dir, tmp_path):
+    pytest.importorskip("tensorboard")
+    from flanlab.evaluation.in_training import checkpoint_evaluator
+    from flanlab.training.train import TRACKER_LOGS, TRACKER_PROJECT, train
+
+    torch.set_num_threads(1)
+    cfg = _cfg(tiny_llama_dir, tmp_path / "run", trackers=["tensorboard"],
+               eval={"every": 3, "tasks": ["rte"], "templates": 1, "limit": 4})
+    cfg.mixture.source = "bundled"
+    path = train(cfg, mixture=ListMixture(PAIRS), evaluator=checkpoint_evaluator(cfg))
+    evals = [json.loads(ln) for ln in (path / "metrics.jsonl").read_text().splitlines() if '"eval"' in ln]
+    scalars = _scalars(path / TRACKER_LOGS / TRACKER_PROJECT)
+    for key, get in (("eval/rte", lambda r: r["eval"]["tasks"]["rte"]), ("eval/cluster/nli",
+                     lambda r: r["eval"]["clusters"]["nli"]), ("eval/mean", lambda r: r["eval"]["mean"])):
+        assert [s for s, _ in scalars[key]] == [r["step"] for r in evals] == [0, 3, 4]
+        assert [v for _, v in scalars[key]] == pytest.approx([get(r) for r in evals], rel=1e-6)
+
+
 def test_trackers_option_reaches_the_config_and_bad_names_are_one_clear_error(tmp_path, capsys):
     from flanlab.cli import main
     from flanlab.training.cli import _split_list, resolve_config
