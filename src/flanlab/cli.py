@@ -87,6 +87,19 @@ def _register() -> None:
 _register()
 
 
+def _inject_hooks() -> None:
+    """Cross-stage callbacks (flanlab.hooks): the evaluation stage scores checkpoints for `flanlab train`."""
+    from . import hooks
+
+    if importlib.util.find_spec("flanlab.evaluation.in_training") is not None:
+        from .evaluation.in_training import checkpoint_evaluator
+
+        hooks.train_evaluator = checkpoint_evaluator
+
+
+_inject_hooks()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning user errors into one line and exit code 2."""
     argv = list(sys.argv[1:] if argv is None else argv)

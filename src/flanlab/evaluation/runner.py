@@ -270,7 +270,8 @@ def aggregate(cfg: EvalConfig, lm: Any, cat: Any, summaries: list[dict]) -> dict
     n_failed = sum(1 for s in summaries if s.get("status") != "ok")
     out = {"schema": SCHEMA, "model": cfg.model if lm is None else lm.name, "model_kind": getattr(lm, "kind", None),
            "model_fingerprint": getattr(lm, "fingerprint", None), "shots": cfg.shots, "mode": cfg.mode,
-           "split": cfg.split, "limit": cfg.limit, "tasks": tasks, "clusters": cluster_results(tasks, reps),
+           "rank_eos": cfg.option_eos(), "split": cfg.split, "limit": cfg.limit, "tasks": tasks,
+           "clusters": cluster_results(tasks, reps),
            "cells": {"total": len(summaries), "failed": n_failed,
                      "cached": sum(1 for s in summaries if s.get("cached"))},
            "stats": {"interval": "percentile bootstrap over examples", "level": stats.LEVEL,

@@ -19,6 +19,7 @@ from ..errors import FlanlabError
 
 RESULTS = "results.json"
 EXPERIMENT = "experiment.json"
+METRICS = "metrics.jsonl"
 
 
 @dataclass
@@ -40,8 +41,20 @@ class Series:
 
 
 @dataclass
+class Curve:
+    """Held-out scores over training steps, from the eval rows of a train run's metrics.jsonl (--eval-every)."""
+
+    label: str
+    steps: list[int]
+    tasks: dict[str, list[float | None]]  # task -> score at each step
+    mean: list[float | None]
+    path: str = ""
+
+
+@dataclass
 class Collected:
     series: list[Series] = field(default_factory=list)
+    curves: list[Curve] = field(default_factory=list)
     experiments: list[dict[str, Any]] = field(default_factory=list)  # experiment records
     contamination: list[dict[str, Any]] = field(default_factory=list)
     runs: list[dict[str, Any]] = field(default_factory=list)  # run.json of bare runs
@@ -74,13 +87,36 @@ def _from_experiment(d: Path, out: Collected) -> None:
             tags = s.get("tags", {})
             out.series.append(Series(tags.get("series") or s["label"], _read(sd / RESULTS), tags, str(sd),
                                       rec.get("name", d.name), rec.get("kind", "")))
+        elif s["kind"] == "train" and (sd / METRICS).is_file():
+            curve = read_curve(sd, s["label"])
+            if curve is not None:
+                out.curves.append(curve)
         elif s["kind"] == "contamination" and (sd / "contamination.json").is_file():
             out.contamination.append({**_read(sd / "contamination.json"), "experiment": rec.get("name"),
                                       "label": s["label"]})
 
 
+def read_curve(d: Path, label: str) -> Curve | None:
+    """The eval rows ({"step", "eval": {...}}) of `d`/metrics.jsonl as a Curve; None when there are none."""
+    rows = []
+    for n, line in enumerate((d / METRICS).read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise FlanlabError(f"cannot read {d / METRICS} line {n}: {e}") from None
+            if isinstance(row.get("eval"), dict):
+                rows.append(row)
+    if not rows:
+        return None
+    rows.sort(key=lambda r: r["step"])
+    tasks = list(dict.fromkeys(t for r in rows for t in r["eval"].get("tasks", {})))
+    return Curve(label, [r["step"] for r in rows], {t: [r["eval"]["tasks"].get(t) for r in rows] for t in tasks},
+                 [r["eval"].get("mean") for r in rows], str(d))
+
+
 def _find(path: Path, depth: int = 3) -> list[Path]:
-    if (path / EXPERIMENT).is_file() or (path / RESULTS).is_file():
+    if (path / EXPERIMENT).is_file() or (path / RESULTS).is_file() or (path / METRICS).is_file():
         return [path]
     if depth == 0 or not path.is_dir():
         return []
@@ -102,13 +138,20 @@ def collect(paths: list[str | Path]) -> Collected:
         for d in found:
             if (d / EXPERIMENT).is_file():
                 _from_experiment(d, out)
+            elif not (d / RESULTS).is_file():  # a train run: its held-out curve, if it was evaluated
+                curve = read_curve(d, d.name)
+                if curve is not None:
+                    out.curves.append(curve)
+                    if (d / "run.json").is_file():
+                        out.runs.append({**_read(d / "run.json"), "path": str(d)})
             else:
                 res = _read(d / RESULTS)
                 out.series.append(Series(_bare_label(res, d), res, {"variant": "run"}, str(d)))
                 if (d / "run.json").is_file():
                     out.runs.append({**_read(d / "run.json"), "path": str(d)})
-    if not out.series:
-        raise FlanlabError(f"no finished evaluation results under {', '.join(map(str, paths))}")
+    if not out.series and not out.curves:
+        raise FlanlabError(f"no finished evaluation results (results.json, or eval rows in a train run's "
+                           f"{METRICS}) under {', '.join(map(str, paths))}")
     names = {s.experiment for s in out.series if s.experiment}
     if len(names) > 1 or (names and any(not s.experiment for s in out.series)):
         for s in out.series:

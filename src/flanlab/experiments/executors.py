@@ -68,7 +68,9 @@ def run_train(step: Step, d: Path, exp_dir: Path, cfg) -> None:
     resume = (d / "checkpoints").is_dir() and any((d / "checkpoints").iterdir())
     if not resume:
         _clear_unfinished(d)
-    train(tcfg, resume=resume)
+    from ..evaluation.in_training import checkpoint_evaluator
+
+    train(tcfg, resume=resume, evaluator=checkpoint_evaluator(tcfg))  # train.eval.every: held-out curve
 
 
 def _clear_unfinished(d: Path) -> None:

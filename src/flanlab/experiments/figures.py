@@ -196,8 +196,29 @@ def fig10_prompt_tuning(col: Collected) -> Figure | None:
                   ylabel="mean over tasks")
 
 
+def heldout_curve(col: Collected) -> Figure | None:
+    """Held-out scores over training steps (`flanlab train --eval-every N`): one line per run and task, plus
+    the run's mean over tasks when it scored several. The paper evaluates only the final checkpoint."""
+    if not col.curves:
+        return None
+    xs = sorted({s for c in col.curves for s in c.steps})
+    series: dict[str, list[float | None]] = {}
+    for c in col.curves:
+        at = dict.fromkeys(xs)
+        lines = dict(c.tasks)
+        if len(c.tasks) > 1:
+            lines["mean"] = c.mean
+        for name, vals in lines.items():
+            pts = {**at, **dict(zip(c.steps, vals))}
+            series[f"{c.label}: {name}"] = [pts[x] for x in xs]
+    return Figure("heldout_curve", "Held-out tasks during training (rank classification, fixed example subset)",
+                  xs, series, kind="lines", xlabel="optimizer step", ylabel="score (mean over templates)",
+                  note="Scored at step 0 (the starting model), every --eval-every steps and the last step, on "
+                  "the first templates and test examples of each task; a final flanlab eval scores all of them.")
+
+
 BUILDERS = (fig5_clusters, fig6_num_clusters, fig7_model_scale, fig8_instructions, fig9_few_shot,
-            fig10_prompt_tuning)
+            fig10_prompt_tuning, heldout_curve)
 
 
 def build_figures(col: Collected) -> list[Figure]:

@@ -53,6 +53,13 @@ def command(
     device: Optional[str] = DEVICE,
     data_dir: Optional[Path] = DATA_DIR,
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the model initialisation and dropout."),
+    trackers: Optional[list[str]] = typer.Option(
+        None, "--trackers", help="Experiment trackers (comma-separated): tensorboard, wandb, mlflow. Loss, lr, "
+        "tokens/s and any evaluation go through accelerate's trackers; files in <run>/logs."),
+    eval_every: Optional[int] = typer.Option(None, "--eval-every", help="Score held-out tasks every N steps (and "
+                                             "at step 0 and the end): rank classification, metrics.jsonl + trackers."),
+    eval_tasks: Optional[list[str]] = typer.Option(None, "--eval-tasks", help="Tasks or clusters for --eval-every "
+                                                   "(default: the held-out classification tasks)."),
     json_: bool = JSON,
 ) -> None:
     """Instruction-tune a model on a task mixture and save it with save_pretrained (model/ in the run dir).
@@ -64,9 +71,12 @@ def command(
 
     cli = {"model": model, "steps": steps, "mixture.holdout": _split_list(holdout), "tuning.method": method,
            "batch.tokens": tokens, "optim.lr": lr, "out": str(out) if out else None, "device": device,
-           "mixture.data_dir": str(data_dir) if data_dir else None, "seed": seed}
+           "mixture.data_dir": str(data_dir) if data_dir else None, "seed": seed,
+           "trackers": _split_list(trackers), "eval.every": eval_every, "eval.tasks": _split_list(eval_tasks)}
     cfg = resolve_config(config, set_, cli, out, resume)
-    path = train(cfg, resume=resume, overwrite=overwrite)
+    from ..hooks import make_train_evaluator
+
+    path = train(cfg, resume=resume, overwrite=overwrite, evaluator=make_train_evaluator(cfg))
     if not _is_main():  # under accelerate launch, one process reports
         return
     from ..runs import read_json

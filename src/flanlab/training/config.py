@@ -65,6 +65,19 @@ class CheckpointConfig(Config):
     keep: int = Field(2, ge=1, description="How many periodic checkpoints to keep (oldest removed first).")
 
 
+class CheckpointEvalConfig(Config):
+    """Held-out scores while training (`--eval-every N`): rank classification of a few templates on a fixed
+    subset of test examples, at step 0, every N steps and the last step (metrics.jsonl and the trackers).
+    The evaluation stage provides the scorer (flanlab.evaluation.in_training); training only calls it."""
+
+    every: int = Field(0, ge=0, description="Score every N optimizer steps (and at step 0 and the last); 0: off.")
+    tasks: list[str] = Field(default_factory=list, description="Tasks or clusters to score; default: the "
+                             "held-out classification tasks.")
+    templates: int = Field(3, gt=0, description="The first N forward templates of each task.")
+    limit: int = Field(100, gt=0, description="The first N test examples of each task (the same every time).")
+    batch_size: int = Field(16, gt=0, description="Scoring batch size.")
+
+
 class TrainConfig(Config):
     """`flanlab train` configuration. The `mixture` section is the mixture stage's config."""
 
@@ -90,6 +103,7 @@ class TrainConfig(Config):
     batch: BatchConfig = Field(default_factory=BatchConfig)
     tuning: TuningConfig = Field(default_factory=TuningConfig)
     checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
+    eval: CheckpointEvalConfig = Field(default_factory=CheckpointEvalConfig)
 
     @model_validator(mode="after")
     def _check(self) -> "TrainConfig":

@@ -55,7 +55,7 @@ def _save_full(s, model, tmp: Path, state_dict: dict | None) -> None:
 def _save_adapter(s, model, tmp: Path) -> None:
     model.save_pretrained(tmp, safe_serialization=True)
     s.tokenizer.save_pretrained(tmp)
-    atomic_write_text(tmp / "README.md", model_card(s))
+    atomic_write_text(tmp / "README.md", model_card(s, adapter=True))  # replaces peft's generic card
 
 
 def set_generation_defaults(model, tokenizer, max_new_tokens: int) -> None:
@@ -118,20 +118,78 @@ def _recipe_lines(s) -> list[str]:
             f"- precision: {s.accelerator.mixed_precision}, seed {c.seed}, processes {s.accelerator.num_processes}"]
 
 
-def model_card(s) -> str:
+def _training_tasks(s) -> list[str]:
+    try:
+        return sorted(s.mix.rates())
+    except Exception:  # the card must not fail the run
+        return []
+
+
+def _hub_datasets(tasks: list[str], s) -> list[str]:
+    """The Hub dataset ids of the training tasks (the card's `datasets`), in first-seen order."""
+    try:
+        from ..tasks import catalogue
+
+        cat = catalogue(s.cfg.mixture.tasks_file or None)
+        return list(dict.fromkeys(cat.task(t).source.hub_id for t in tasks if t in cat.tasks and cat.task(t).source.hub_id))
+    except Exception:
+        return []
+
+
+def card_metadata(s, adapter: bool = False) -> dict:
+    """The card's YAML front matter (Hub model-card metadata, huggingface_hub's ModelCardData keys, plus a
+    `flanlab` block: the mixture, held-out clusters and recipe). `flanlab models push` adds the evaluation."""
+    from ..models import base_model_id
+
+    c, m = s.cfg, s.cfg.mixture
+    tasks = _training_tasks(s)
+    held_out = getattr(getattr(s.mix, "split", None), "held_out", None) or {}
+    tags = ["flanlab", "instruction-tuning", "flan"] + ({"lora": ["lora"], "prompt": ["prompt-tuning"]}
+                                                        .get(c.tuning.method, []))
+    meta = {"library_name": "peft" if adapter else "transformers", "base_model": base_model_id(c.model),
+            "pipeline_tag": "text2text-generation" if s.kind == "encoder-decoder" else "text-generation",
+            "tags": tags, "datasets": _hub_datasets(tasks, s) or None}
+    recipe = {"tuning": c.tuning.method, "optimizer": c.optim.name, "lr": c.lr, "schedule": c.optim.schedule,
+              "warmup_steps": c.optim.warmup_steps, "weight_decay": c.weight_decay, "steps": c.steps,
+              "tokens_per_step": c.batch.tokens, "max_input_len": m.max_input_len,
+              "max_target_len": m.max_target_len, "packing": bool(m.packing), "loss": "targets only",
+              "precision": str(s.accelerator.mixed_precision), "seed": c.seed,
+              "processes": s.accelerator.num_processes}
+    if c.tuning.method == "lora":
+        recipe.update(lora_r=c.tuning.lora_r, lora_alpha=c.tuning.lora_alpha)
+    elif c.tuning.method == "prompt":
+        recipe["prompt_length"] = c.tuning.prompt_length
+    mixture = {"training_tasks": tasks, **{k: getattr(m, k) for k in ("scheme", "template_mode", "cap", "rate_max",
+                                                                      "seed") if hasattr(m, k)}}
+    meta["flanlab"] = {"base_model": c.model, "held_out_clusters": list(m.holdout),
+                       "held_out_tasks": sorted(held_out), "mixture": mixture, "recipe": recipe}
+    return {k: v for k, v in meta.items() if v is not None}
+
+
+def front_matter(meta: dict) -> str:
+    """`---\n<yaml>\n---` through huggingface_hub's ModelCardData (its key order and validation)."""
+    from huggingface_hub import ModelCardData
+
+    return "---\n" + ModelCardData(**meta).to_yaml() + "\n---"
+
+
+def model_card(s, adapter: bool = False) -> str:
     st = s.state
     loss = f"{s.last_loss:.4f}" if s.last_loss is not None else "n/a"
     loader = "AutoModelForSeq2SeqLM" if s.kind == "encoder-decoder" else "AutoModelForCausalLM"
+    use = ([f"from peft import AutoPeftModelFor{'Seq2SeqLM' if s.kind == 'encoder-decoder' else 'CausalLM'}",
+            f'model = AutoPeftModelFor{"Seq2SeqLM" if s.kind == "encoder-decoder" else "CausalLM"}'
+            f'.from_pretrained("{s.path / "adapter"}")'] if adapter else
+           [f"from transformers import {loader}, AutoTokenizer",
+            f'model = {loader}.from_pretrained("{s.path / "model"}")',
+            f'tok = AutoTokenizer.from_pretrained("{s.path / "model"}")'])
     parts = [
-        "---", "library_name: transformers", "tags: [flanlab, instruction-tuning, flan]", "---", "",
+        front_matter(card_metadata(s, adapter)), "",
         f"# {s.path.name}", "",
         f"Instruction-tuned with flanlab following FLAN (Wei et al., ICLR 2022) from "
         f"`{s.cfg.model}`.", "", "## Mixture", *_mixture_lines(s), "", "## Recipe", *_recipe_lines(s), "",
         "## Training", f"- final training loss (targets only): {loss}",
         f"- {st.step} steps, {st.examples} examples, {st.tokens} tokens ({st.target_tokens} target tokens), "
-        f"{st.elapsed:.0f} s", "", "## Use", "```python",
-        f"from transformers import {loader}, AutoTokenizer",
-        f'model = {loader}.from_pretrained("{s.path / "model"}")',
-        f'tok = AutoTokenizer.from_pretrained("{s.path / "model"}")', "```", "",
+        f"{st.elapsed:.0f} s", "", "## Use", "```python", *use, "```", "",
         "The full resolved configuration is in the run directory's `config.yaml`.", ""]
     return "\n".join(parts)

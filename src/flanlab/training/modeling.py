@@ -102,6 +102,9 @@ class LossModule(torch.nn.Module):
         if targets_only and not supports_targets_only(model, kind):
             raise FlanlabError("loss=targets needs a decoder-only model with a plain LM head; use loss=full")
         self.model, self.kind, self.targets_only = model, kind, targets_only
+        # FSDP's transformer-based wrapping reads the wrapped module's `_no_split_modules` (the decoder
+        # layer classes); without it the whole model would become one FSDP unit.
+        self._no_split_modules = list(getattr(hf_model(model), "_no_split_modules", None) or [])
 
     def forward(self, input_ids, labels, attention_mask=None, position_ids=None, segments=None):
         if self.kind == "encoder-decoder":

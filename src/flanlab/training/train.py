@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,11 @@ from . import data
 from .config import TrainConfig
 
 METRICS = "metrics.jsonl"
+# evaluator(model, tokenizer, kind, step) -> {"tasks": {task: score}, "clusters": {cluster: score}, "mean": score,
+# ...}: the neutral interface through which a later stage (flanlab.evaluation.in_training) scores the live model.
+Evaluator = Callable[[Any, Any, str, int], dict[str, Any]]
+TRACKER_LOGS = "logs"  # <run>/logs: TensorBoard events, W&B and MLflow files
+TRACKER_PROJECT = "flanlab"  # W&B project, MLflow experiment, TensorBoard sub-folder
 PHASES = ("data", "forward", "backward", "optimizer", "checkpoint")
 
 
@@ -52,6 +57,7 @@ class Session:
     mask_form: str = "4d"  # packed rows: "segments" (packed_attention) or "4d" (block-diagonal mask)
     timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
     last_loss: float | None = None
+    evaluator: Evaluator | None = None  # held-out scores at checkpoints (cfg.eval), injected by the caller
 
     @property
     def model(self):
@@ -72,6 +78,7 @@ def check_trackers(trackers: list[str]) -> None:
 
 def make_accelerator(cfg: TrainConfig):
     from accelerate import Accelerator
+    from accelerate.utils import ProjectConfiguration
 
     check_trackers(list(cfg.trackers))
     mp = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}.get(cfg.precision)
@@ -80,7 +87,17 @@ def make_accelerator(cfg: TrainConfig):
         import torch
 
         mp = "bf16" if not cpu and torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
-    return Accelerator(mixed_precision=mp, cpu=cpu, log_with=list(cfg.trackers) or None)
+    # The logging directory is set in `setup`, once the run directory is known; TensorBoard needs one now.
+    return Accelerator(mixed_precision=mp, cpu=cpu, log_with=list(cfg.trackers) or None,
+                       project_config=ProjectConfiguration(logging_dir=TRACKER_LOGS))
+
+
+def name_deepspeed_batch(accelerator, cfg: TrainConfig) -> None:
+    """DeepSpeed sizes its batches from the dataloaders handed to `prepare`; flanlab hands none (it groups
+    rows into token-budget steps itself), so the micro-batch is named here."""
+    plugin = getattr(accelerator.state, "deepspeed_plugin", None)
+    if plugin is not None and plugin.is_auto("train_micro_batch_size_per_gpu"):
+        plugin.deepspeed_config["train_micro_batch_size_per_gpu"] = cfg.batch.micro_rows
 
 
 def default_out(cfg: TrainConfig) -> Path:
@@ -142,15 +159,21 @@ def choose_attention(cfg: TrainConfig, model, kind: str) -> str:
     return "4d"
 
 
-def setup(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mixture: Any = None) -> Session:
+def setup(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mixture: Any = None,
+          evaluator: Evaluator | None = None) -> Session:
     from accelerate.utils import set_seed
 
     from .modeling import LossModule, apply_tuning
     from .optim import build_optimizer, build_scheduler
 
+    if cfg.eval.every and evaluator is None:
+        raise FlanlabError("eval.every: no evaluator was given; `flanlab train` provides one, from Python pass "
+                           "evaluator=flanlab.evaluation.in_training.checkpoint_evaluator(cfg)")
     accelerator = make_accelerator(cfg)
+    name_deepspeed_batch(accelerator, cfg)
     path = shared_out(accelerator, cfg)
-    accelerator.project_configuration.set_directories(str(path))  # trackers log under the run directory
+    accelerator.project_configuration.set_directories(str(path))
+    accelerator.project_configuration.logging_dir = str(path / TRACKER_LOGS)  # trackers log inside the run
     run = None
     if accelerator.is_main_process:
         run = RunDir.create(path, "train", cfg, resume=resume, overwrite=overwrite)
@@ -172,13 +195,13 @@ def setup(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mi
     module, optimizer = accelerator.prepare(module, optimizer)
     accelerator.register_for_checkpointing(scheduler)
     s = Session(cfg, accelerator, path, run, module, tokenizer, kind, optimizer, scheduler, mix,
-                ckpt.TrainState(), cache=feature_cache(mix, tokenizer, kind), mask_form=mask_form)
+                ckpt.TrainState(), cache=feature_cache(mix, tokenizer, kind), mask_form=mask_form, evaluator=evaluator)
     if resume and (last := ckpt.latest_checkpoint(path)) is not None:
         s.state = ckpt.load_checkpoint(accelerator, last)
         trim_metrics(path / METRICS, s.state.step, accelerator.is_main_process)
         log(f"resumed from {last} (step {s.state.step}, mixture position {s.state.position})")
     if cfg.trackers:
-        accelerator.init_trackers(path.name, config=_flat_config(cfg))
+        accelerator.init_trackers(TRACKER_PROJECT, config=_flat_config(cfg), init_kwargs=tracker_kwargs(path))
     return s
 
 
@@ -188,6 +211,15 @@ def feature_cache(mix, tokenizer, kind: str):
     from ..mixtures.stream import FeatureCache
 
     return FeatureCache(mix, tokenizer, kind) if isinstance(mix, Mixture) else None
+
+
+def tracker_kwargs(path: Path) -> dict[str, dict[str, Any]]:
+    """Each tracker names the run after its directory and keeps its files in <run>/logs.
+
+    TensorBoard: <run>/logs/flanlab/events.*; W&B: project `flanlab`, files in <run>/logs (WANDB_MODE=offline
+    works); MLflow: experiment `flanlab` at MLFLOW_TRACKING_URI (mlflow's default: ./mlruns).
+    """
+    return {"wandb": {"name": path.name, "dir": str(path / TRACKER_LOGS)}, "mlflow": {"run_name": path.name}}
 
 
 def clear_outputs(path: Path) -> None:
@@ -262,11 +294,14 @@ def train_step(s: Session, step: data.StepBatch) -> dict[str, Any]:
     # Each pass contributes sum(loss)/N_step; DDP averages gradients over processes, hence the * world.
     scale = world / max(1, step.targets)
     loss_sum = torch.zeros((), device=acc.device)
+    deepspeed = acc.distributed_type == "DEEPSPEED"
     for i, rows in enumerate(groups):
         t0 = time.perf_counter()
         batch = collate(s, rows or [data.blank_row(step.rows[0])])
         t1 = time.perf_counter()
         sync = contextlib.nullcontext() if i == n_micro - 1 else acc.no_sync(s.module)
+        if deepspeed:  # DeepSpeed steps inside backward at a boundary: only the step's last micro-batch is one
+            acc.gradient_state._set_sync_gradients(i == n_micro - 1)
         with sync:
             loss, _ = s.module(**batch)
             t2 = time.perf_counter()
@@ -279,7 +314,8 @@ def train_step(s: Session, step: data.StepBatch) -> dict[str, Any]:
     t0 = time.perf_counter()
     grad_norm = None
     if s.cfg.optim.clip_grad_norm:
-        grad_norm = float(acc.clip_grad_norm_(s.module.parameters(), s.cfg.optim.clip_grad_norm))
+        norm = acc.clip_grad_norm_(s.module.parameters(), s.cfg.optim.clip_grad_norm)  # None under DeepSpeed
+        grad_norm = None if norm is None else float(norm)
     lr = s.scheduler.get_last_lr()[0]
     s.optimizer.step()
     s.scheduler.step()
@@ -324,6 +360,8 @@ def train_loop(s: Session) -> None:
     if s.state.step >= cfg.steps:
         return
     batches = steps_from(s)
+    if cfg.eval.every and s.state.step == 0:
+        evaluate_now(s)  # the untuned starting point of the held-out curve
     with TrainProgress(cfg.steps, s.state.step, enabled=acc.is_main_process) as bar:
         while s.state.step < cfg.steps:
             t0 = time.perf_counter()
@@ -348,6 +386,41 @@ def train_loop(s: Session) -> None:
                 t1 = time.perf_counter()
                 ckpt.save_checkpoint(acc, s.path, s.state, cfg.checkpoint.keep)
                 s.timings["checkpoint"] += time.perf_counter() - t1
+            if cfg.eval.every and (s.state.step % cfg.eval.every == 0 or s.state.step == cfg.steps):
+                evaluate_now(s)
+
+
+def evaluate_now(s: Session) -> None:
+    """Score the live model with the injected evaluator (main process) and log an eval row: metrics.jsonl gets
+    {"step", "eval": {...}, "eval_seconds"}, the trackers eval/<task>, eval/cluster/<name>, eval/mean.
+    Not counted in the training time or tokens/s."""
+    import torch
+
+    acc = s.accelerator
+    acc.wait_for_everyone()
+    if acc.is_main_process:
+        model, t0 = s.model, time.perf_counter()
+        model.eval()
+        try:
+            with torch.no_grad():
+                scores = s.evaluator(model, s.tokenizer, s.kind, s.state.step)
+        finally:
+            model.train()
+        seconds = time.perf_counter() - t0
+        s.timings["eval"] = s.timings.get("eval", 0.0) + seconds
+        if s.run is not None:
+            s.run.append_jsonl(METRICS, {"step": s.state.step, "eval": scores, "eval_seconds": round(seconds, 3)})
+        if s.cfg.trackers:
+            acc.log(tracker_scalars(scores), step=s.state.step)
+    acc.wait_for_everyone()
+
+
+def tracker_scalars(scores: dict[str, Any]) -> dict[str, float]:
+    out = {f"eval/{t}": v for t, v in scores.get("tasks", {}).items() if v is not None}
+    out.update({f"eval/cluster/{c}": v for c, v in scores.get("clusters", {}).items() if v is not None})
+    if scores.get("mean") is not None:
+        out["eval/mean"] = scores["mean"]
+    return out
 
 
 def _ran_out(s: Session) -> str:
@@ -370,15 +443,17 @@ def summary(s: Session) -> dict[str, Any]:
             "state": asdict(st)}
 
 
-def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mixture: Any = None) -> Path:
+def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mixture: Any = None,
+          evaluator: Evaluator | None = None) -> Path:
     """Train as `cfg` says; returns the run directory (model/ inside it). Raises FlanlabError on bad input.
 
     `mixture` replaces the one built from `cfg.mixture` (a `Mixture`, or anything with `.stream(start)`,
-    e.g. `flanlab.testing.ListMixture` in tests and benchmarks).
+    e.g. `flanlab.testing.ListMixture` in tests and benchmarks). `evaluator` scores held-out tasks at checkpoints
+    when `cfg.eval.every` is set (see `Evaluator`; `flanlab.evaluation.in_training.checkpoint_evaluator(cfg)`).
     """
     from .export import export_model
 
-    s = setup(cfg, resume=resume, overwrite=overwrite, mixture=mixture)
+    s = setup(cfg, resume=resume, overwrite=overwrite, mixture=mixture, evaluator=evaluator)
     try:
         train_loop(s)
         export_model(s)
