@@ -256,6 +256,17 @@ def test_rows_of_a_cached_mixture_resume_from_any_cursor(toy_mix_cfg, tiny_tok, 
         assert [r["positions"] for r, _ in full] == [[p] for p in range(600)]
 
 
+def test_cache_chunks_partition_every_task_draw():
+    from flanlab.mixtures.stream import CHUNK, chunk_of, chunk_span
+
+    spans = [chunk_span(c) for c in range(12)]
+    assert spans[0][0] == 0 and all(a[0] + a[1] == b[0] for a, b in zip(spans, spans[1:]))  # no gap, no overlap
+    assert spans[0][1] < CHUNK and spans[-1][1] == CHUNK  # small first chunks, then full ones
+    for k in range(spans[-1][0] + spans[-1][1]):
+        c, i = chunk_of(k)
+        assert spans[c][0] + i == k and 0 <= i < spans[c][1]
+
+
 def test_parallel_warm_equals_serial(toy_mix_cfg, tiny_tok, monkeypatch, tmp_path):
     from flanlab.mixtures import stream
 

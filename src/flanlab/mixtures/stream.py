@@ -10,8 +10,9 @@
 the training stage only groups them into optimizer steps (`flanlab.training.data`). In order:
 
 1. Features: `features.tokenize` (input EOS target EOS; the one over-long policy, `on_overlong`).
-   A `Mixture` is tokenized per task in chunks of CHUNK consecutive draws of that task (the k-th draw of a
-   task is fixed by the seed, see `mixture`), cached under `paths.data_cache_dir()/mixtures/features/<key>/`,
+   A `Mixture` is tokenized per task in chunks of consecutive draws of that task (the k-th draw of a task
+   is fixed by the seed, see `mixture`; chunks of 64, 64, 128, 256, then CHUNK draws, so that a short run
+   over many tasks does not tokenize 512 draws of each), cached under `paths.data_cache_dir()/mixtures/features/<key>/`,
    where the key covers the task and its version, the template set and its text, the pool (data file, cap),
    the tokenizer (its JSON's hash), lengths, model kind, template mode/choice, few-shot settings and seed. A
    second run (or a training run after `flanlab mixture pack`) reads the chunks; `warm(..., workers=N)`
@@ -44,10 +45,36 @@ from ..paths import data_cache_dir
 from .features import F_IN, F_SKIP, F_TG, Features, TokenStats, tokenize, tokenizer_fingerprint
 from .packing import PackingStats, pack, single_row
 
-CHUNK = 512  # draws of one task per cached chunk
+CHUNK = 512  # draws of one task per cached chunk (the first chunks are smaller: `chunk_span`)
+FIRST_CHUNK = 64
 TOKENIZE_CHUNK = 256  # examples per batched tokenizer call when streaming a mixture without a cache
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 F_TEMPLATE = 8  # per-draw flag next to features.F_IN/F_TG/F_SKIP: no template admits the example
+
+
+def chunk_span(chunk: int) -> tuple[int, int]:
+    """(first draw, number of draws) of a task's chunk: 64, 64, 128, 256, then 512 draws each.
+
+    >>> [chunk_span(c) for c in range(6)]
+    [(0, 64), (64, 64), (128, 128), (256, 256), (512, 512), (1024, 512)]
+    """
+    if chunk == 0:
+        return 0, FIRST_CHUNK
+    if FIRST_CHUNK << (chunk - 1) < CHUNK:
+        return FIRST_CHUNK << (chunk - 1), FIRST_CHUNK << (chunk - 1)
+    first_full = (CHUNK // FIRST_CHUNK).bit_length()  # the chunk that starts at CHUNK
+    return CHUNK * (chunk - first_full + 1), CHUNK
+
+
+def chunk_of(k: int) -> tuple[int, int]:
+    """(chunk, offset in it) of a task's k-th draw (the inverse of `chunk_span`)."""
+    if k < FIRST_CHUNK:
+        return 0, k
+    if k < CHUNK:
+        c = k.bit_length() - FIRST_CHUNK.bit_length() + 1
+        return c, k - chunk_span(c)[0]
+    first_full = (CHUNK // FIRST_CHUNK).bit_length()
+    return first_full + k // CHUNK - 1, k % CHUNK
 
 
 @dataclass(frozen=True)
@@ -129,8 +156,9 @@ class FeatureCache:
 
     def build(self, task: str, chunk: int) -> Chunk:
         c = self.mix.cfg
-        exs, flags = [], np.zeros(CHUNK, dtype=np.int8)
-        for i, k in enumerate(range(chunk * CHUNK, (chunk + 1) * CHUNK)):
+        first, size = chunk_span(chunk)
+        exs, flags = [], np.zeros(size, dtype=np.int8)
+        for i, k in enumerate(range(first, first + size)):
             ex = self.mix.example(task, k)
             if ex is None:
                 flags[i] |= F_TEMPLATE
@@ -152,8 +180,9 @@ class FeatureCache:
 
 
 def _pack_chunk(feats: dict[int, Features], flags: np.ndarray, shots: list[int], templates: list[str]) -> Chunk:
-    lens = np.zeros(CHUNK, dtype=np.int64)
-    tlens = np.zeros(CHUNK, dtype=np.int64)
+    size = len(flags)
+    lens = np.zeros(size, dtype=np.int64)
+    tlens = np.zeros(size, dtype=np.int64)
     for i, f in feats.items():
         lens[i] = len(f.input_ids)
         tlens[i] = len(f.target_ids) if f.target_ids is not None else 0
@@ -161,7 +190,7 @@ def _pack_chunk(feats: dict[int, Features], flags: np.ndarray, shots: list[int],
     tstarts = np.concatenate([[0], np.cumsum(tlens)])
     ids = np.zeros(starts[-1], dtype=np.int32)
     tgt = np.zeros(tstarts[-1], dtype=np.int32)
-    n_prompt = np.zeros(CHUNK, dtype=np.int32)
+    n_prompt = np.zeros(size, dtype=np.int32)
     for i, f in feats.items():
         ids[starts[i]:starts[i + 1]] = f.input_ids
         n_prompt[i] = f.n_prompt
@@ -239,7 +268,8 @@ def _cached_features(mix, tokenizer, kind, start, stop, cache: FeatureCache, sta
             k = int(counts[t])
             counts[t] += 1
             task = names[t]
-            f = _feature(cache.get(task, k // CHUNK), k % CHUNK, pos + off, task, stats)
+            c, i = chunk_of(k)
+            f = _feature(cache.get(task, c), i, pos + off, task, stats)
             if f is not None:
                 yield f
         pos = end
@@ -388,7 +418,7 @@ def needed_chunks(cache: FeatureCache, start: int, stop: int) -> list[tuple[str,
     jobs = []
     for t, name in enumerate(names):
         if hi[t] > lo[t]:
-            for ch in range(int(lo[t]) // CHUNK, (int(hi[t]) - 1) // CHUNK + 1):
+            for ch in range(chunk_of(int(lo[t]))[0], chunk_of(int(hi[t]) - 1)[0] + 1):
                 if not cache.path(name, ch).is_file():
                     jobs.append((name, ch))
     return jobs
