@@ -40,6 +40,7 @@ def check_rendered(task, tset, ex) -> int:
             assert r.inputs.count("OPTIONS:") == 1 and all(f"- {o}" in r.inputs for o in opts), (task.name, tpl.id)
         else:
             assert r.targets == ex["target"] and r.references == tuple(ex.get("references") or (ex["target"],))
+            assert r.targets in r.references, (task.name, tpl.id)
             if task.cluster in TARGET_NOT_IN_PROMPT:
                 assert ex["target"] not in r.inputs, (task.name, tpl.id)
     for mode in MODES:
