@@ -121,14 +121,16 @@ def run_trainer(path: Path, feats, args, out: Path) -> dict:
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer, DataCollatorForSeq2Seq, Trainer, TrainingArguments
 
+    from flanlab.mixtures.features import IGNORE
+
     tok = AutoTokenizer.from_pretrained(path)
     tok.pad_token = tok.pad_token or tok.eos_token
     rows = [{"input_ids": f.input_ids, "attention_mask": [1] * len(f.input_ids),
-             "labels": [-100] * f.n_prompt + f.input_ids[f.n_prompt:]} for f in feats]
+             "labels": [IGNORE] * f.n_prompt + f.input_ids[f.n_prompt:]} for f in feats]
     model = AutoModelForCausalLM.from_pretrained(path, dtype="float32")
     trainer = Trainer(model=model, args=TrainingArguments(**_hf_common(args, out, args.trainer_batch)),
                       train_dataset=Dataset.from_list(rows),
-                      data_collator=DataCollatorForSeq2Seq(tok, padding="longest", label_pad_token_id=-100))
+                      data_collator=DataCollatorForSeq2Seq(tok, padding="longest", label_pad_token_id=IGNORE))
     return _timed_train(trainer, feats, out)
 
 
