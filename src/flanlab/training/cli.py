@@ -35,7 +35,7 @@ def resolve_config(config: Optional[Path], sets: Optional[list[str]], cli: dict,
 
     if resume and config is None and out is not None and (out / "config.yaml").is_file():
         config = out / "config.yaml"
-    return load_config(TrainConfig, config, sets, cli)
+    return load_config(TrainConfig, config, sets, cli, section="train")
 
 
 def command(
