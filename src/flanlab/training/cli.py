@@ -65,6 +65,8 @@ def command(
     cli = {"model": model, "steps": steps, "mixture.holdout": _split_list(holdout), "tuning.method": method,
            "batch.tokens": tokens, "optim.lr": lr, "out": str(out) if out else None, "device": device,
            "mixture.data_dir": str(data_dir) if data_dir else None, "seed": seed}
+    if resume and out is None:
+        raise typer.BadParameter("--resume continues the run in --out DIR; pass --out", param_hint="--resume")
     cfg = resolve_config(config, set_, cli, out, resume)
     path = train(cfg, resume=resume, overwrite=overwrite)
     if not _is_main():  # under accelerate launch, one process reports
