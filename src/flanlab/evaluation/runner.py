@@ -162,8 +162,58 @@ def _write_cell(run: Any, summary: dict, records: list[dict]) -> None:
 def _progress(enabled: bool):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from ..console import plain_progress
+
+    if enabled and plain_progress():
+        return PlainProgress()
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=err, disable=not enabled, transient=False)
+
+
+class PlainProgress:
+    """Evaluation progress as plain stderr lines (stderr is no terminal): every FLANLAB_PROGRESS_INTERVAL
+    seconds and at the end, `eval cells 12/90 examples 340 (55.1/s) ETA 0:01:10 rte/01/test-0shot`."""
+
+    def __init__(self):
+        from ..console import Ticker
+
+        self._ticker, self._t0 = Ticker(), time.monotonic()
+        self._tasks: dict[int, list] = {}  # id -> [description, total, completed]
+        self._examples = 0
+        self._ticker.due()
+
+    def __enter__(self) -> "PlainProgress":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def add_task(self, description: str, total: int | None = None) -> int:
+        self._next = getattr(self, "_next", -1) + 1
+        self._tasks[self._next] = [description.strip(), total, 0]
+        return self._next
+
+    def remove_task(self, task_id: int) -> None:
+        self._tasks.pop(task_id, None)
+
+    def advance(self, task_id: int, n: int = 1) -> None:
+        from ..console import fmt_eta, plain
+
+        t = self._tasks.get(task_id)
+        if t is None:
+            return
+        t[2] += n
+        if task_id != 0:
+            self._examples += n
+        cells = self._tasks.get(0)
+        last = task_id == 0 and cells is not None and cells[2] >= (cells[1] or 0)
+        if cells is None or not (self._ticker.due() or last):
+            return
+        secs = time.monotonic() - self._t0
+        eta = secs / cells[2] * (cells[1] - cells[2]) if cells[2] and cells[1] else None
+        current = next((d for k, (d, _, _) in self._tasks.items() if k != 0), "")
+        plain(f"eval cells {cells[2]}/{cells[1]} examples {self._examples} "
+              f"({self._examples / secs if secs else 0:.1f}/s) ETA {fmt_eta(eta)} {current}".rstrip())
 
 
 # -- aggregation (pure) ----------------------------------------------------------------------------------

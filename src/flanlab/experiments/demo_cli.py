@@ -21,6 +21,7 @@ import typer
 
 from ..cli_common import DATA_DIR, JSON
 from ..console import err, print_json
+from ..console import out as stdout  # tables on stdout (pipe into grep); logs on stderr
 
 COMMAND_SETTINGS = {"help": "Run the main job: hold out NLI, tune the default model on the other clusters, "
                     "evaluate base vs tuned zero-shot on NLI, write the report.\n\nExample: flanlab demo --quick"}
@@ -129,7 +130,7 @@ def _print_table(rows: list[dict[str, Any]], title: str) -> None:
         t.add_row(r["task"], str(r["templates"]), f"{f(r['base_mean'])} ± {f(r['base_std'])}",
                   f"{f(r['tuned_mean'])} ± {f(r['tuned_std'])}", f(r["tuned_best_dev"]),
                   f"[{style}]{'+' if gain and gain > 0 else ''}{f(gain)}[/{style}]" if style else f(gain))
-    err.print(t)
+    stdout.print(t)
 
 
 def command(quick: bool = typer.Option(False, "--quick", help="The ~3-minute variant (what CI runs)."),

@@ -17,6 +17,7 @@ import typer
 
 from ..cli_common import CONFIG, DATA_DIR, JSON, OVERWRITE, SET, TASKS_FILE
 from ..console import err, print_json
+from ..console import out as stdout  # tables on stdout (pipe into grep); logs on stderr
 
 app = typer.Typer(help="Build the instruction-tuning mixture: leave-cluster-out splits, mixing rates, rendered "
                   "examples, export for any trainer.\n\nExample: flanlab mixture plan --holdout nli",
@@ -93,7 +94,7 @@ def _print_plan(cfg, mix, rows: list[dict[str, Any]], summary: dict[str, Any]) -
         n = "" if r["n"] is None else f"{r['n']}{'+' if r['capped'] else ''}"
         table.add_row(r["task"], r["cluster"], r["status"], _short(r), n, _fmt(r["rate"], ".1f"),
                       "" if r["share"] is None else f"{100 * r['share']:.2f}%")
-    err.print(table)
+    stdout.print(table)
     err.print(f"{summary['examples_per_epoch']} training examples in one pass over the pools; evaluate on: "
               f"{', '.join(summary['evaluate']) or '-'}; {summary['rejected_rows']} source rows rejected by "
               "preprocess (--json: per task, and the full reasons)", highlight=False)

@@ -14,6 +14,7 @@ import typer
 
 from ..cli_common import DATA_DIR, JSON, TASKS_FILE
 from ..console import err, print_json
+from ..console import out as stdout  # tables on stdout (pipe into grep); logs on stderr
 
 app = typer.Typer(help="Browse the task catalogue: tasks, clusters, templates rendered on real examples.\n\n"
                   "Example: flanlab tasks show rte --n 2", no_args_is_help=True)
@@ -56,7 +57,7 @@ def list_(cluster: Optional[str] = typer.Option(None, "--cluster", help="Only th
     for r in rows:
         table.add_row(r["task"], r["cluster"], r["type"], r["metrics"][0],
                       f"{r['templates']} ({r['turned']} turned)", ", ".join(r["sources"]))
-    err.print(table)
+    stdout.print(table)
 
 
 @app.command("clusters")
@@ -84,7 +85,7 @@ def clusters(tasks_file: Optional[list[Path]] = TASKS_FILE, json_: bool = JSON) 
         title = r["title"] + (f" (inside {r['parent']})" if r["parent"] else "")
         table.add_row(r["cluster"], title, str(r["datasets"]), ", ".join(r["tasks"]),
                       ", ".join(r["holding_out_also_removes"]))
-    err.print(table)
+    stdout.print(table)
 
 
 @app.command("show")

@@ -13,6 +13,7 @@ import typer
 
 from ..cli_common import DATA_DIR, JSON, TASKS_FILE
 from ..console import err, print_json
+from ..console import out as stdout  # tables on stdout (pipe into grep); logs on stderr
 
 app = typer.Typer(help="Check data sources and mirror hub datasets for offline use.\n\n"
                   "Example: flanlab data check --data-dir ../shared/data/hf", no_args_is_help=True)
@@ -76,7 +77,7 @@ def check(tasks: Optional[list[str]] = typer.Argument(None, help="Task ids (defa
                 skip = f", {info['skipped']} skipped" if info.get("skipped") else ""
                 cells.append(f"{info['split']} ({info['source']}: {info['examples']}{skip})")
         table.add_row(r["task"], *cells)
-    err.print(table)
+    stdout.print(table)
 
 
 @app.command("mirror")
