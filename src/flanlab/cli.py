@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         if _DEBUG:
             err.print_exception()
         err.print("error:", style="bold red", end=" ")
-        err.print(str(e), highlight=False, markup=False)  # no markup: `pip install 'flanlab[tracking]'` stays
+        err.print(str(e), highlight=False, markup=False, soft_wrap=True)  # no markup: `pip install 'flanlab[tracking]'` stays
         return e.exit_code
     except KeyboardInterrupt:
         return _interrupted()

@@ -106,7 +106,7 @@ def _print_plan(cfg, mix, rows: list[dict[str, Any]], summary: dict[str, Any]) -
 def sample(config: Optional[Path] = CONFIG, set_: Optional[list[str]] = SET, holdout: Optional[list[str]] = HOLDOUT,
            data_dir: Optional[Path] = DATA_DIR, source: Optional[str] = SOURCE,
            tasks_file: Optional[list[Path]] = TASKS_FILE, seed: Optional[int] = SEED,
-           n: int = typer.Option(5, "--n", help="How many examples."),
+           n: int = typer.Option(5, "--n", min=1, help="How many examples."),
            start: int = typer.Option(0, "--start", help="Stream position of the first example."),
            json_: bool = JSON) -> None:
     """Print rendered examples of the mixture stream, exactly as training sees them.
@@ -133,7 +133,7 @@ def record(x) -> dict[str, Any]:
 
 @app.command()
 def export(out: Path = typer.Option(..., "--out", "-o", help="Run directory to write."),
-           n: Optional[int] = typer.Option(None, "--n", help="Examples (default: one pass over the capped pools)."),
+           n: Optional[int] = typer.Option(None, "--n", min=1, help="Examples (default: one pass over the capped pools)."),
            config: Optional[Path] = CONFIG, set_: Optional[list[str]] = SET, holdout: Optional[list[str]] = HOLDOUT,
            data_dir: Optional[Path] = DATA_DIR, source: Optional[str] = SOURCE,
            tasks_file: Optional[list[Path]] = TASKS_FILE, seed: Optional[int] = SEED,
@@ -202,10 +202,10 @@ def save_hf(jsonl: Path, out: Path) -> None:
 def pack_(config: Optional[Path] = CONFIG, set_: Optional[list[str]] = SET, holdout: Optional[list[str]] = HOLDOUT,
           data_dir: Optional[Path] = DATA_DIR, source: Optional[str] = SOURCE,
           tasks_file: Optional[list[Path]] = TASKS_FILE, seed: Optional[int] = SEED,
-          n: int = typer.Option(2000, "--n", help="Stream positions to tokenize and pack."),
+          n: int = typer.Option(2000, "--n", min=1, help="Stream positions to tokenize and pack."),
           tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="Model whose tokenizer to use "
                                                   "(default: the mixture's `tokenizer`, else the default model)."),
-          workers: int = typer.Option(0, "--workers", help="Tokenizer processes (0: one per CPU)."),
+          workers: int = typer.Option(0, "--workers", min=0, help="Tokenizer processes (0: one per CPU)."),
           json_: bool = JSON) -> None:
     """Tokenize and pack the first N examples as training will; report truncation, skips, packing efficiency.
 

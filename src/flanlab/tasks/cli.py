@@ -91,7 +91,7 @@ def clusters(tasks_file: Optional[list[Path]] = TASKS_FILE, json_: bool = JSON) 
 @app.command("show")
 def show(task: str = typer.Argument(..., help="Task id, e.g. rte."),
          template: Optional[str] = typer.Option(None, "--template", "-t", help="Only this template id."),
-         n: int = typer.Option(1, "--n", help="Number of examples to render."),
+         n: int = typer.Option(1, "--n", min=1, help="Number of examples to render."),
          split: str = typer.Option("test", "--split", help="Split role (train, dev, test) or a source split "
                                    "name such as validation."),
          source: str = typer.Option("auto", "--source", help="auto, hub, mirror or bundled."),
