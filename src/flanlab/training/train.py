@@ -213,19 +213,19 @@ def setup(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mi
     accelerator.project_configuration.set_directories(str(path))  # trackers log under the run directory
     run = None
     fresh = not path.exists()
-    if accelerator.is_main_process:
-        run = RunDir.create(path, "train", cfg, resume=resume, overwrite=overwrite)
-        if not resume:  # --overwrite: a fresh start must not inherit the old run's metrics or checkpoints
-            clear_outputs(path)
-        if changes:
-            step = ckpt.latest_checkpoint(path)
-            run.update(changes=[*run.record.get("changes", []),
-                                {"at": run.record["started"], "from_step": int(step.name.split("-")[1]) if step
-                                 else 0, "changed": changes}])
-            err.print("resume with changed settings: " + ", ".join(f"{k} {d['from']!r} -> {d['to']!r}"
-                                                                   for k, d in changes.items()),
-                      highlight=False, markup=False)
     try:
+        if accelerator.is_main_process:
+            run = RunDir.create(path, "train", cfg, resume=resume, overwrite=overwrite)
+            if not resume:  # --overwrite: a fresh start must not inherit the old run's metrics or checkpoints
+                clear_outputs(path)
+            if changes:
+                step = ckpt.latest_checkpoint(path)
+                run.update(changes=[*run.record.get("changes", []),
+                                    {"at": run.record["started"], "from_step": int(step.name.split("-")[1])
+                                     if step else 0, "changed": changes}])
+                err.print("resume with changed settings: " + ", ".join(f"{k} {d['from']!r} -> {d['to']!r}"
+                                                                       for k, d in changes.items()),
+                          highlight=False, markup=False)
         return _setup(cfg, accelerator, path, run, resume, mixture)
     except BaseException as e:
         if run is not None:
