@@ -125,10 +125,12 @@ def cell_errors(path: Path) -> list[dict[str, Any]]:
     f = path / "cells.jsonl"
     rows = [json.loads(x) for x in f.read_text().splitlines() if x.strip()] if f.is_file() else []
     failed = [r for r in rows if r.get("status") != "ok"]
-    counts = Counter(r.get("reason", "?") for r in failed)
+    # the same failure on every template of a task is one error: the template is named in `cells`
+    key = lambda r: re.sub(r"template '[^']*', ", "", r.get("reason", "?"))  # noqa: E731
+    counts = Counter(key(r) for r in failed)
     cells: dict[str, list[str]] = {}
     for r in failed:
-        cells.setdefault(r.get("reason", "?"), []).append(f"{r['task']}/{r['template']}/{r['role']}")
+        cells.setdefault(key(r), []).append(f"{r['task']}/{r['template']}/{r['role']}")
     return [{"error": e, "count": n, "cells": cells[e]} for e, n in counts.most_common()]
 
 
@@ -138,7 +140,7 @@ def print_errors(errors: list[dict[str, Any]], total: int, path: Path) -> None:
     n = sum(e["count"] for e in errors)
     err.print(f"{n} of {total} cells failed:", style="yellow", highlight=False, markup=False)
     for e in errors[:ERROR_LINES]:
-        err.print(f"  {e['count']} x {e['error']}", highlight=False, markup=False)
+        err.print(f"  {e['count']} x {e['error']}", highlight=False, markup=False, soft_wrap=True)
     if len(errors) > ERROR_LINES:
         err.print(f"  ... {len(errors) - ERROR_LINES} more distinct errors in {path / 'run.json'}",
                   highlight=False, markup=False)
@@ -183,7 +185,7 @@ def evaluate(cfg: EvalConfig, *, lm: LM | None = None, cat: Any = None, command:
         run.update(best_dev_unavailable=names)
         err.print(f"warning: best-dev template unavailable for {len(names)} task(s) without a dev split "
                   f"({', '.join(names[:6])}{', ...' if len(names) > 6 else ''}): their score is the mean over "
-                  "templates on the test split", style="yellow", highlight=False, markup=False)
+                  "templates on the test split", style="yellow", highlight=False, markup=False, soft_wrap=True)
     err.print(f"evaluating {cfg.model} -> {path}", highlight=False, markup=False)
     try:
         results = runner.evaluate(cfg, lm=lm, run=run, cat=cat, show_progress=show_progress, without_dev=no_dev)
