@@ -117,7 +117,7 @@ def results_table(summary: dict[str, Any], exp_dir: Path) -> list[dict[str, Any]
     return rows
 
 
-def _print_table(rows: list[dict[str, Any]], title: str) -> None:
+def _print_table(rows: list[dict[str, Any]], title: str, console: Any = None) -> None:
     from rich.table import Table
 
     f = lambda v: "–" if v is None else f"{100 * v:.1f}"  # noqa: E731
@@ -130,7 +130,7 @@ def _print_table(rows: list[dict[str, Any]], title: str) -> None:
         t.add_row(r["task"], str(r["templates"]), f"{f(r['base_mean'])} ± {f(r['base_std'])}",
                   f"{f(r['tuned_mean'])} ± {f(r['tuned_std'])}", f(r["tuned_best_dev"]),
                   f"[{style}]{'+' if gain and gain > 0 else ''}{f(gain)}[/{style}]" if style else f(gain))
-    stdout.print(t)
+    (console or stdout).print(t)
 
 
 def command(quick: bool = typer.Option(False, "--quick", help="The ~3-minute variant (what CI runs)."),
@@ -177,6 +177,7 @@ def command(quick: bool = typer.Option(False, "--quick", help="The ~3-minute var
     if json_out:
         print_json({"results": rows, "report": str(report), "markdown": str(report.with_suffix(".md")),
                     "experiment": str(cfg.directory), "executed": summary["executed"], "wall_seconds": round(wall, 1)})
-    _print_table(rows, f"Zero-shot on held-out NLI (scores in %, {cfg.models[0]}, {cfg.train['steps']} tuning steps)")
+    _print_table(rows, f"Zero-shot on held-out NLI (scores in %, {cfg.models[0]}, {cfg.train['steps']} tuning steps)",
+                 err if json_out else stdout)  # stdout holds exactly one JSON document with --json
     err.print(f"finished in {wall:.0f}s ({len(summary['executed'])} step(s) run, the others were cached)\n"
               f"report: {report}", highlight=False)
