@@ -17,8 +17,8 @@ DEVICE = typer.Option(None, "--device", help="cpu, cuda, cuda:N or auto (default
 OVERWRITE = typer.Option(False, "--overwrite", help="Replace a finished run in the same directory.")
 def _check_data_dir(value: Optional[Path]) -> Optional[Path]:
     """A data directory that does not exist, or is a file, is an error (never a silent fall back to the hub)."""
-    if value is not None and not value.is_dir():
-        why = "is a file, not a directory" if value.exists() else "no such directory"
+    if value is not None and not Path(value).is_dir():
+        why = "is a file, not a directory" if Path(value).exists() else "no such directory"
         raise typer.BadParameter(f"{value}: {why} (a mirror: <dir>/<hub id>/<config>/<split>.jsonl)",
                                  param_hint="'--data-dir' / FLANLAB_DATA_DIR")
     return value
