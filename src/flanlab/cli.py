@@ -62,15 +62,18 @@ _DEBUG = False
 @app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show the full traceback on errors."),
-    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True,
+                                 callback=lambda v: _print_version() if v else None),
 ) -> None:
     global _DEBUG
     _DEBUG = debug or bool(os.environ.get("FLANLAB_DEBUG"))
-    if version:
-        from . import __version__
 
-        typer.echo(__version__)
-        raise typer.Exit()
+
+def _print_version() -> None:
+    from . import __version__
+
+    typer.echo(f"flanlab {__version__}")
+    raise typer.Exit()
 
 
 def _register() -> None:
@@ -99,32 +102,43 @@ def _inject_hooks() -> None:
 
 _inject_hooks()
 
+INTERRUPTED = "interrupted; continue with --resume"
+
+
+def _interrupted() -> int:
+    err.print(INTERRUPTED, style="red", highlight=False, markup=False)
+    return 130
+
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the CLI, turning user errors into one line and exit code 2."""
+    """Entry point: run the CLI; user errors print one line and exit 2, Ctrl-C exits 130.
+
+    typer (>= 0.20) turns KeyboardInterrupt into `Exit(130)` and, outside standalone mode, returns exit
+    codes instead of raising them: the code returned here is the command's own.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     global _DEBUG
     _DEBUG = "--debug" in argv or bool(os.environ.get("FLANLAB_DEBUG"))
     cmd = typer.main.get_command(app)
     try:
-        cmd.main(args=argv, prog_name="flanlab", standalone_mode=False)
-        return 0
+        rv = cmd.main(args=argv, prog_name="flanlab", standalone_mode=False)
     except _EXITS as e:
-        return e.exit_code
+        rv = e.exit_code
     except _ABORTS:
-        err.print("[red]Aborted.[/red]")
-        return 130
+        return _interrupted()
     except _CLICK_ERRORS as e:
         e.show()
         return e.exit_code
     except FlanlabError as e:
         if _DEBUG:
             err.print_exception()
-        err.print(f"[bold red]error:[/bold red] {e}", highlight=False)
+        err.print("error:", style="bold red", end=" ")
+        err.print(str(e), highlight=False, markup=False, soft_wrap=True)  # no markup: `pip install 'flanlab[tracking]'` stays
         return e.exit_code
     except KeyboardInterrupt:
-        err.print("[red]Interrupted.[/red]")
-        return 130
+        return _interrupted()
+    code = rv if isinstance(rv, int) and not isinstance(rv, bool) else 0
+    return _interrupted() if code == 130 else code
 
 
 def run() -> None:  # pragma: no cover - console script shim

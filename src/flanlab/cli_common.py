@@ -15,7 +15,16 @@ CONFIG = typer.Option(None, "--config", "-c", help="YAML config file; CLI option
 SET = typer.Option(None, "--set", help="Override a config value: --set key.sub=value (repeatable).")
 DEVICE = typer.Option(None, "--device", help="cpu, cuda, cuda:N or auto (default: CUDA if present).")
 OVERWRITE = typer.Option(False, "--overwrite", help="Replace a finished run in the same directory.")
-DATA_DIR = typer.Option(None, "--data-dir", envvar="FLANLAB_DATA_DIR",
+def _check_data_dir(value: Optional[Path]) -> Optional[Path]:
+    """A data directory that does not exist, or is a file, is an error (never a silent fall back to the hub)."""
+    if value is not None and not Path(value).is_dir():
+        why = "is a file, not a directory" if Path(value).exists() else "no such directory"
+        raise typer.BadParameter(f"{value}: {why} (a mirror: <dir>/<hub id>/<config>/<split>.jsonl)",
+                                 param_hint="'--data-dir' / FLANLAB_DATA_DIR")
+    return value
+
+
+DATA_DIR = typer.Option(None, "--data-dir", envvar="FLANLAB_DATA_DIR", callback=_check_data_dir,
                         help="Local mirror of hub datasets: <dir>/<hub id>/<config>/<split>.jsonl.")
 TASKS_FILE = typer.Option(None, "--tasks-file", help="Extra tasks/templates/clusters (YAML or .py).")
 

@@ -68,6 +68,31 @@ def format_validation_error(err: ValidationError, source: str) -> str:
     return f"{source}: invalid config: " + "; ".join(lines)
 
 
+COMMAND_SECTIONS = ("train", "eval")
+
+
+def file_section(data: dict[str, Any], section: str | None, path: str | Path) -> dict[str, Any]:
+    """The mapping a command reads from a config file.
+
+    A file either holds the command's keys at its top level, or only command sections (`train:`, `eval:`),
+    of which the command reads its own. Anything else at the top level of a sectioned file would be read by
+    no command: an error naming the key (not a silent no-op).
+    """
+    if not section or not any(k in COMMAND_SECTIONS for k in data):
+        return data
+    stray = [k for k in data if k not in COMMAND_SECTIONS]
+    if stray:
+        raise FlanlabError(f"{path}: key {stray[0]!r} is read by no command: a config file holds either the "
+                           f"command's settings at the top level or only the sections {', '.join(COMMAND_SECTIONS)}")
+    if section not in data:
+        raise FlanlabError(f"{path}: no {section!r} section (it has {', '.join(data)}); a sectioned config file "
+                           f"needs one for `flanlab {section}`")
+    sub = data[section] or {}
+    if not isinstance(sub, dict):
+        raise FlanlabError(f"{path}: section {section!r} must be a mapping of keys to values")
+    return sub
+
+
 def load_config(
     model: type[C],
     path: str | Path | None = None,
@@ -77,14 +102,13 @@ def load_config(
 ) -> C:
     """Build `model` from a YAML file, then dotted overrides, then CLI options that were given (not None).
 
-    `section` picks a sub-mapping of the file (an experiment file may hold `train:` and `eval:` sections).
+    One rule for every command's `--config` file (`file_section`): its top level holds the command's keys,
+    or it holds only command sections (`train:`, `eval:`) and the command reads its own (`section`).
     """
     data: dict[str, Any] = {}
     source = str(path) if path else "command line"
     if path:
-        data = read_yaml(path)
-        if section:
-            data = data.get(section) or {}
+        data = file_section(read_yaml(path), section, path)
     apply_overrides(data, overrides)
     for key, value in (cli or {}).items():
         if value is not None:

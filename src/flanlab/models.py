@@ -218,6 +218,49 @@ def _hub_config(name: str, trust_remote_code: bool) -> tuple[Any, bool]:
                            f"loaded from the Hugging Face Hub or its local cache ({type(e).__name__}).{hint}") from None
 
 
+def checkpoint_model(ckpt: Path) -> tuple[Path, str]:
+    """A training checkpoint (`<run>/checkpoints/step-N`, accelerate's state) as a transformers directory.
+
+    The base model named in the run's config.yaml gets the checkpoint's weights and is saved once into the
+    flanlab cache (keyed by the checkpoint's path and files), like a converted GGUF. Full fine-tuning only:
+    an adapter run's checkpoint holds peft weights (evaluate its final `adapter/`)."""
+    import yaml
+
+    run = ckpt.parent.parent
+    cfg_file = run / "config.yaml"
+    weights = ckpt / "model.safetensors"
+    if not cfg_file.is_file() or not weights.is_file():
+        raise FlanlabError(f"checkpoint {ckpt}: no {cfg_file.name} in its run directory {run} or no "
+                           "model.safetensors; cannot tell which model it belongs to")
+    cfg = yaml.safe_load(cfg_file.read_text()) or {}
+    if (cfg.get("tuning") or {}).get("method", "full") != "full":
+        raise FlanlabError(f"checkpoint {ckpt} is of a {cfg['tuning']['method']} run: evaluate its adapter "
+                           f"({run / 'adapter'}) once training has finished")
+    st = weights.stat()
+    key = hashlib.sha256(f"{ckpt.resolve()}:{st.st_size}:{int(st.st_mtime)}".encode()).hexdigest()[:16]
+    out = models_cache_dir() / f"checkpoint-{key}"
+    if not (out / "config.json").is_file():
+        from safetensors.torch import load_file
+
+        base = resolve_model(cfg["model"], device="cpu", dtype="fp32",
+                             trust_remote_code=bool(cfg.get("trust_remote_code")))
+        state = {k.removeprefix("model."): v for k, v in load_file(str(weights)).items()}
+        missing, unexpected = base.model.load_state_dict(state, strict=False)
+        tied = {k for k in missing if "lm_head" in k and getattr(base.model.config, "tie_word_embeddings", False)}
+        if set(missing) - tied or unexpected:
+            raise FlanlabError(f"checkpoint {ckpt} does not fit model {cfg['model']!r} "
+                               f"({len(missing)} missing, {len(unexpected)} unexpected weights)")
+        tmp = out.with_name(out.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        base.model.save_pretrained(tmp, safe_serialization=True)
+        base.tokenizer.save_pretrained(tmp)
+        shutil.rmtree(out, ignore_errors=True)
+        os.replace(tmp, out)
+    from transformers import AutoConfig
+
+    return out, _kind_of(AutoConfig.from_pretrained(str(out)))
+
+
 def resolve_path(name: str, *, trust_remote_code: bool = False, progress: Any = None) -> ModelRef:
     """Resolve a model name to a loadable location and its kind, converting GGUF files once."""
     if not name:
@@ -228,6 +271,9 @@ def resolve_path(name: str, *, trust_remote_code: bool = False, progress: Any = 
     p = Path(name).expanduser()
     if p.suffix == ".gguf" and p.is_file():
         return resolve_path(f"gguf:{p}", trust_remote_code=trust_remote_code, progress=progress)
+    if p.is_dir() and not (p / "config.json").is_file() and (p / "trainer_state.json").is_file():
+        path, kind = checkpoint_model(p)  # runs/x/checkpoints/step-N: evaluable directly
+        return ModelRef(name, str(path), kind, "checkpoint")
     if p.is_dir():
         if not (p / "config.json").is_file():
             raise FlanlabError(f"model directory {p} has no config.json (not a transformers model directory)")

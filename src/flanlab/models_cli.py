@@ -15,6 +15,7 @@ import typer
 
 from .cli_common import JSON
 from .console import err, print_json
+from .console import out as stdout  # tables on stdout (pipe into grep); logs on stderr
 
 app = typer.Typer(help="List, prepare and publish models (aliases, converted GGUF files, local directories).\n\n"
                   "Example: flanlab models prepare smollm2-135m-instruct", no_args_is_help=True)
@@ -40,7 +41,7 @@ def list_(json_: bool = JSON) -> None:
         t.add_column(col)
     for r in rows:
         t.add_row(r["name"], r["kind"], r["source"], "yes" if r["prepared"] else "no", r["description"])
-    err.print(t)
+    stdout.print(t)
 
 
 @app.command("prepare")

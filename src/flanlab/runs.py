@@ -4,6 +4,11 @@
     run.write_json("results.json", {...})                             # atomic
     run.append_jsonl("metrics.jsonl", {"step": 1, "loss": 2.3})
     run.finish({"accuracy": 0.61})                                     # run.json status -> finished
+    run.stop(exc)                    # failed, or interrupted (Ctrl-C): the record says which
+
+Statuses (`run.json` `status`): running -> finished | partial (some evaluation cells failed) | failed |
+interrupted (Ctrl-C or SIGTERM; continue with --resume). A resumed run keeps its `history` of earlier
+attempts and the `changes` made to its settings on resume; `params` holds the model's parameter counts.
 
 Files are written atomically (temporary file + rename), so an interrupted run never leaves half a file.
 """
@@ -26,6 +31,7 @@ from typing import Any
 from .errors import FlanlabError
 
 RECORD = "run.json"
+STATUSES = ("running", "finished", "partial", "failed", "interrupted")
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -108,15 +114,24 @@ class RunDir:
             old = read_json(rec_path)
             if old.get("status") == "finished" and not overwrite:
                 raise FlanlabError(f"run directory {path} holds a finished {old.get('command')!r} run; "
-                                   "choose another --name/--out or pass --overwrite")
+                                   "choose another --out or pass --overwrite")
             if old.get("status") != "finished" and not (resume or overwrite):
                 if any(p.name != RECORD for p in path.iterdir()):
                     raise FlanlabError(f"run directory {path} holds an unfinished run; "
                                        "pass --resume to continue it or --overwrite to start again")
+        if path.exists() and not path.is_dir():
+            raise FlanlabError(f"run directory {path} is a file; choose another --out")
+        old_record = read_json(rec_path) if (resume and rec_path.exists()) else {}
         path.mkdir(parents=True, exist_ok=True)
         run = cls(path=path)
         run.record = {"command": command, "status": "running", "started": _now(),
                       "environment": environment_record()}
+        if old_record:  # a resumed run: earlier attempts and setting changes stay on record
+            attempt = {k: old_record.get(k) for k in ("started", "finished", "status", "error") if k in old_record}
+            run.record["history"] = [*old_record.get("history", []), attempt]
+            for k in ("changes", "params"):
+                if k in old_record:
+                    run.record[k] = old_record[k]
         if config is not None:
             run.save_config(config)
         run._write_record()
@@ -149,6 +164,35 @@ class RunDir:
             self.record["summary"] = summary
         self._write_record()
 
-    def fail(self, reason: str) -> None:
-        self.record.update(status="failed", finished=_now(), error=reason)
+    def fail(self, reason: str, status: str = "failed") -> None:
+        self.record.update(status=status, finished=_now(), error=reason)
         self._write_record()
+
+    def stop(self, exc: BaseException) -> None:
+        """Record why the run ended early: `interrupted` for Ctrl-C / SIGTERM, `failed` otherwise."""
+        if is_interrupt(exc):
+            self.fail("interrupted (continue with --resume)", status="interrupted")
+        else:
+            self.fail(f"{type(exc).__name__}: {exc}")
+
+    def update(self, **fields: Any) -> None:
+        """Add fields to run.json now (e.g. `params`, `changes`)."""
+        self.record.update(fields)
+        self._write_record()
+
+
+def is_interrupt(exc: BaseException) -> bool:
+    return isinstance(exc, KeyboardInterrupt) or (isinstance(exc, SystemExit) and exc.code in (130, 143))
+
+
+def param_counts(model: Any) -> dict[str, int]:
+    """Total and trainable parameters of a torch module (for run.json `params`; the report reads these)."""
+    total = trainable = 0
+    seen: set[int] = set()
+    for p in model.parameters():
+        if id(p) in seen:
+            continue
+        seen.add(id(p))
+        total += p.numel()
+        trainable += p.numel() if p.requires_grad else 0
+    return {"total": total, "trainable": trainable}

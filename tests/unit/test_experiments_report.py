@@ -129,32 +129,25 @@ def test_missing_results_are_an_error_naming_the_path(tmp_path):
         collect([tmp_path / "nope"])
 
 
-def test_param_count_reads_safetensors_headers(tmp_path):
-    from flanlab.experiments.figures import param_count
+def test_safetensors_params_reads_headers_in_the_evaluation_stage(tmp_path):
+    from flanlab.evaluation.run import safetensors_params
     from flanlab.testing import save_tiny_model, tiny_model
 
     path = save_tiny_model(tmp_path / "m", "llama")
-    assert param_count(str(path)) == tiny_model("llama").num_parameters()
-    assert param_count(str(tmp_path / "nope")) is None and param_count("smollm2-135m-instruct") is None
+    assert safetensors_params(str(path)) == tiny_model("llama").num_parameters()
+    assert safetensors_params(str(tmp_path / "nope")) is None and safetensors_params("smollm2-135m-instruct") is None
 
 
-def test_model_scale_counts_parameters_when_not_declared(tmp_path):
-    from flanlab.testing import save_tiny_model
-
-    small = save_tiny_model(tmp_path / "small", "llama")
+def test_model_scale_reads_parameter_counts_from_the_run_record(tmp_path):
     exp = write_experiment(tmp_path / "scale", "model_scale", [
         ("eval", {"scale_rank": 0, "model": "small", "variant": "tuned", "series": "t"},
-         results({"rte": ("nli", [0.5])}, model=str(small))),
+         results({"rte": ("nli", [0.5])}, model="weights-deleted-after-the-run")),
         ("eval", {"scale_rank": 0, "model": "small", "variant": "base", "series": "b"},
          results({"rte": ("nli", [0.4])}, model="alias-without-weights"))])
+    step = next((exp / "steps").iterdir())
+    (step / "run.json").write_text(json.dumps({"status": "finished", "params": {"total": 12345, "trainable": 10}}))
     f7 = fig(build_figures(collect([exp])), "fig7_model_scale")
-    assert f7.x == [param_count_of(small)] and f7.xlabel == "parameters"
-
-
-def param_count_of(path):
-    from flanlab.experiments.figures import param_count
-
-    return param_count(str(path))
+    assert f7.x == [12345] and f7.xlabel == "parameters"
 
 
 def _with_stats(res: dict, per_example: dict[str, list[float]]) -> dict:
@@ -202,3 +195,12 @@ def test_report_states_intervals_sample_sizes_paired_tests_and_noise_in_words(tm
     f5 = json.loads((tmp_path / "report" / "figures" / "fig5_clusters.json").read_text())
     assert f5["intervals"]["tuned"] == [tuned["clusters"]["nli"]["ci95"]] and "95% bootstrap" in f5["note"]
     assert "within noise" in paths["html"].read_text()
+
+
+def test_report_reads_only_the_directories_it_is_given(tmp_path):
+    write_run(tmp_path / "holder" / "unrelated", results({"rte": ("nli", [0.5])}))
+    with pytest.raises(FlanlabError, match="pass them by name"):
+        collect([tmp_path / "holder"])
+    (tmp_path / "README.md").write_text("# not a run")
+    with pytest.raises(FlanlabError, match="is a file"):
+        collect([tmp_path / "README.md"])

@@ -211,8 +211,8 @@ def test_cli_plan_json(cli_env, capsys):
     para = [r for r in doc["tasks"] if r["cluster"] == "paraphrase"]
     assert para and all(r["status"] == "held out" and r["reason"].startswith("rule nli -> paraphrase")
                         for r in para)
-    code, _, err = run_cli(["mixture", "plan", "--holdout", "nli", *opts], capsys)
-    assert code == 0 and "toy_a" in err and "held out" in err
+    code, out, _ = run_cli(["mixture", "plan", "--holdout", "nli", *opts], capsys)
+    assert code == 0 and "toy_a" in out and "held out" in out  # the table is on stdout (pipe into grep)
 
 
 def test_cli_errors_exit_2(cli_env, capsys):

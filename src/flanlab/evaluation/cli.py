@@ -8,8 +8,6 @@
 
 from __future__ import annotations
 
-import re
-import time
 from pathlib import Path
 from typing import Optional
 
@@ -17,6 +15,7 @@ import typer
 
 from ..cli_common import CONFIG, DATA_DIR, DEVICE, JSON, OVERWRITE, SET, TASKS_FILE, DefaultGroup
 from ..console import err, print_json
+from ..console import out as stdout
 
 app = typer.Typer(cls=DefaultGroup, no_args_is_help=True,
                   help="Evaluate a model zero-/few-shot on catalogue tasks (rank classification and generation), "
@@ -46,51 +45,41 @@ def run(
     cache: Optional[bool] = typer.Option(None, "--cache/--no-cache", help="Reuse finished cells (default on)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default runs/eval-<model>-<time>)."),
     overwrite: bool = OVERWRITE,
+    resume: bool = typer.Option(False, "--resume", help="Continue the unfinished run in --out (finished cells "
+                                "come from the cache)."),
     config: Optional[Path] = CONFIG,
     set_: Optional[list[str]] = SET,
     json_: bool = JSON,
 ) -> None:
     """Evaluate MODEL on tasks and clusters (the default command: `flanlab eval MODEL ...`).
 
-    Writes results.json, cells.jsonl and per-example records into the run directory.
+    Writes results.json, cells.jsonl and per-example records into the run directory. Exits 1 when a cell
+    failed (run.json: partial or failed), 130 when interrupted (continue with --resume --out DIR).
 
     Example: flanlab eval smollm2-135m-instruct --tasks rte --data-dir ../shared/data/hf --limit 50
     """
     from ..config import load_config
-    from ..runs import RunDir
-    from ..tasks.registry import catalogue
+    from ..runs import read_json
     from .config import EvalConfig
-    from .runner import evaluate, plan
+    from .run import evaluate
 
     cli = {"model": model, "tasks": tasks, "clusters": clusters, "templates": templates, "shots": shots,
            "mode": mode, "split": split, "limit": limit, "batch_size": batch_size, "best_dev": best_dev,
            "source": source, "data_dir": str(data_dir) if data_dir else None, "device": device, "dtype": dtype,
            "cache": cache, "out": str(out) if out else None,
            "tasks_file": [str(p) for p in tasks_file] if tasks_file else None}
-    cfg = load_config(EvalConfig, config, set_, cli, section="eval" if config else None)
-    plan(cfg, catalogue(cfg.tasks_file))  # unknown tasks/templates fail here, before a run directory exists
-    path = Path(cfg.out) if cfg.out else Path("runs") / f"eval-{_slug(cfg.model)}-{time.strftime('%Y%m%d-%H%M%S')}"
-    rundir = RunDir.create(path, command="eval", config=cfg, resume=True, overwrite=overwrite)
-    err.print(f"evaluating {cfg.model} -> {path}", highlight=False)
-    try:
-        results = evaluate(cfg, run=rundir)
-    except BaseException as e:
-        rundir.fail(f"{type(e).__name__}: {e}")
-        raise
-    rundir.finish(_headline(results))
+    if resume and out is None:
+        raise typer.BadParameter("--resume continues the run in --out DIR; pass --out", param_hint="--resume")
+    cfg = load_config(EvalConfig, config, set_, cli, section="eval")
+    path = evaluate(cfg, resume=resume, overwrite=overwrite)
+    results = read_json(path / "results.json")
+    status = read_json(path / "run.json").get("status")
     if json_:
-        print_json({"run_dir": str(path), **results})
+        print_json({"run_dir": str(path), "status": status, **results})
     else:
         _table(results, path)
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", Path(name).name or name).strip("-") or "model"
-
-
-def _headline(results: dict) -> dict:
-    return {"tasks": {t: {"metric": v["metric"], "mean": v["mean"], "best_dev": v["best_dev"]}
-                      for t, v in results["tasks"].items()}, "cells": results["cells"]}
+    if status != "finished":
+        raise typer.Exit(1)
 
 
 def _fmt(x: Optional[float]) -> str:
@@ -116,9 +105,9 @@ def _table(results: dict, path: Path) -> None:
         for name, c in results["clusters"].items():
             table.add_row(f"[bold]cluster {name}[/bold]", "", _fmt(c["mean"]), _fmt_ci(c.get("ci95")),
                           str(c.get("n", "-")), "", "", _fmt(c.get("best_dev")), "", "", "")
-    err.print(table)
+    stdout.print(table)
     err.print("95% CI: percentile bootstrap over the n examples of the scored split (mean over templates); "
-              "std: over templates", highlight=False)
+              "std: over templates", highlight=False, markup=False)
     d = results.get("degenerate")
     if d and d["cells"]:
         err.print(f"[red]degenerate output:[/red] {d['cells']} of {d['total']} cells ({100 * d['share']:.0f}%) "
@@ -126,7 +115,7 @@ def _table(results: dict, path: Path) -> None:
                   f"{', '.join(f'{t}/{tid}' for t, tid in const)}", highlight=False)
     c = results["cells"]
     err.print(f"{c['total']} cells ({c['cached']} from cache, {c['failed']} failed); results: {path / 'results.json'}",
-              highlight=False)
+              highlight=False, markup=False)
 
 
 def _fmt_ci(ci: Optional[list]) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Collection
 from dataclasses import asdict
 from typing import Any
 
@@ -32,8 +33,11 @@ from .config import EvalConfig
 SCHEMA = "flanlab.eval/1"
 
 
-def plan(cfg: EvalConfig, cat: Any) -> list[Cell]:
-    """Every cell of the evaluation, in catalogue order: task x template x role."""
+def plan(cfg: EvalConfig, cat: Any, without_dev: Collection[str] = ()) -> list[Cell]:
+    """Every cell of the evaluation, in catalogue order: task x template x role.
+
+    Tasks in `without_dev` (no dev split to read) are scored on the test role only: their best-dev template
+    is unavailable, which is not a failure (`evaluation.run.preflight` finds them)."""
     tasks = cat.resolve_tasks(cfg.tasks, cfg.clusters)
     if not tasks:
         raise FlanlabError("no tasks to evaluate: pass --tasks and/or --clusters")
@@ -47,7 +51,8 @@ def plan(cfg: EvalConfig, cat: Any) -> list[Cell]:
                 raise FlanlabError(f"task {task.name!r}: template(s) {turned} turn the task around (training only)")
         else:
             ids = [cfg.mode]
-        roles = ["dev"] if cfg.split == "dev" else (["dev", "test"] if cfg.best_dev and len(ids) > 1 else ["test"])
+        best_dev = cfg.best_dev and len(ids) > 1 and task.name not in without_dev
+        roles = ["dev"] if cfg.split == "dev" else (["dev", "test"] if best_dev else ["test"])
         cells += [Cell(task, tid, role, cfg.shots, cfg.mode) for tid in ids for role in roles]
     return cells
 
@@ -89,14 +94,18 @@ def _failed(cell: Cell, e: BaseException) -> dict[str, Any]:
             "mode": cell.mode, "status": "failed", "reason": reason}
 
 
-def evaluate(cfg: EvalConfig, lm: Any = None, run: Any = None, cat: Any = None, show_progress: bool = True) -> dict:
-    """Run (or load from the cache) every cell and aggregate; writes into `run` (a RunDir) when given."""
+def evaluate(cfg: EvalConfig, lm: Any = None, run: Any = None, cat: Any = None, show_progress: bool = True,
+             without_dev: Collection[str] = ()) -> dict:
+    """Run (or load from the cache) every cell and aggregate; writes into `run` (a RunDir) when given.
+
+    This is the scoring loop; `flanlab.evaluation.run.evaluate` is the stage's entry point (checks, run
+    record, status)."""
     from .lm import lazy_hflm
     from .generation import DecodeOptions
 
     t0 = time.time()
     cat = cat or catalogue(cfg.tasks_file)
-    cells = plan(cfg, cat)
+    cells = plan(cfg, cat, without_dev)
     if lm is None:
         decode = DecodeOptions(cfg.num_beams, cfg.do_sample, cfg.temperature, cfg.top_p, cfg.seed)
         lm = lazy_hflm(cfg.model, device=cfg.device, dtype=cfg.dtype, batch_size=cfg.batch_size, decode=decode,
@@ -114,6 +123,8 @@ def evaluate(cfg: EvalConfig, lm: Any = None, run: Any = None, cat: Any = None, 
                 _write_cell(run, summary, records)
             bar.advance(cells_bar)
     results = aggregate(cfg, lm, cat, summaries)
+    if without_dev:
+        results["best_dev_unavailable"] = sorted(without_dev)
     results["wall_seconds"] = round(time.time() - t0, 3)
     if run is not None:
         run.write_json("results.json", results)
@@ -138,9 +149,7 @@ def _one_cell(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any, cache: CellCache, 
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as e:  # a bad cell is reported with its reason; the others go on
-        summary = _failed(cell, e)
-        err.print(f"[yellow]cell {cell.label} failed:[/yellow] {summary['reason']}", highlight=False)
-        return summary, []
+        return _failed(cell, e), []  # each distinct reason is reported once, with its count, at the end
 
 
 def _with_columns(summary: dict, records: list[dict]) -> dict:
@@ -165,8 +174,58 @@ def _write_cell(run: Any, summary: dict, records: list[dict]) -> None:
 def _progress(enabled: bool):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from ..console import plain_progress
+
+    if enabled and plain_progress():
+        return PlainProgress()
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=err, disable=not enabled, transient=False)
+
+
+class PlainProgress:
+    """Evaluation progress as plain stderr lines (stderr is no terminal): every FLANLAB_PROGRESS_INTERVAL
+    seconds and at the end, `eval cells 12/90 examples 340 (55.1/s) ETA 0:01:10 rte/01/test-0shot`."""
+
+    def __init__(self):
+        from ..console import Ticker
+
+        self._ticker, self._t0 = Ticker(), time.monotonic()
+        self._tasks: dict[int, list] = {}  # id -> [description, total, completed]
+        self._examples = 0
+        self._ticker.due()
+
+    def __enter__(self) -> "PlainProgress":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def add_task(self, description: str, total: int | None = None) -> int:
+        self._next = getattr(self, "_next", -1) + 1
+        self._tasks[self._next] = [description.strip(), total, 0]
+        return self._next
+
+    def remove_task(self, task_id: int) -> None:
+        self._tasks.pop(task_id, None)
+
+    def advance(self, task_id: int, n: int = 1) -> None:
+        from ..console import fmt_eta, plain
+
+        t = self._tasks.get(task_id)
+        if t is None:
+            return
+        t[2] += n
+        if task_id != 0:
+            self._examples += n
+        cells = self._tasks.get(0)
+        last = task_id == 0 and cells is not None and cells[2] >= (cells[1] or 0)
+        if cells is None or not (self._ticker.due() or last):
+            return
+        secs = time.monotonic() - self._t0
+        eta = secs / cells[2] * (cells[1] - cells[2]) if cells[2] and cells[1] else None
+        current = next((d for k, (d, _, _) in self._tasks.items() if k != 0), "")
+        plain(f"eval cells {cells[2]}/{cells[1]} examples {self._examples} "
+              f"({self._examples / secs if secs else 0:.1f}/s) ETA {fmt_eta(eta)} {current}".rstrip())
 
 
 # -- aggregation (pure) ----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import typer
 
 from ..cli_common import JSON, SET
 from ..console import err, print_json
+from ..console import out as stdout  # tables on stdout (pipe into grep); logs on stderr
 
 app = typer.Typer(help="Run the paper's studies as plans of cached steps (mixture -> train -> eval -> report)."
                   "\n\nExample: flanlab experiment run configs/experiments/heldout_sweep.yaml",
@@ -41,7 +42,7 @@ def _print_plan(rows: list[dict], title: str) -> None:
         style = "green" if r["done"] else ("red" if r["state"] == "failed" else "yellow")
         t.add_row(r["id"], r["kind"], r["label"], f"[{style}]{r['state']}[/{style}]",
                   "" if r["wall_seconds"] is None else f"{r['wall_seconds']:.1f}")
-    err.print(t)
+    stdout.print(t)
 
 
 @app.command("plan")

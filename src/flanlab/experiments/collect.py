@@ -1,6 +1,6 @@
 """Read what runs wrote to disk: results.json files and experiment records, nothing else.
 
-    runs = collect(["runs/demo", "runs/rte-base"])     # experiment dirs, eval run dirs, or folders of them
+    runs = collect(["runs/demo", "runs/rte-base"])     # experiment dirs and eval run dirs, by name
     for r in runs: print(r.label, r.results["clusters"])
 
 An experiment directory contributes one `Series` per finished eval/prompt-tune step, labelled and tagged
@@ -30,6 +30,7 @@ class Series:
     path: str = ""
     experiment: str = ""
     kind: str = ""  # experiment kind, "" for a bare run
+    params: dict[str, int] | None = None  # the scored model's parameter counts, from the run's run.json
 
     @property
     def tasks(self) -> dict[str, Any]:
@@ -86,7 +87,7 @@ def _from_experiment(d: Path, out: Collected) -> None:
         if s["kind"] in ("eval", "prompt_tune") and (sd / RESULTS).is_file():
             tags = s.get("tags", {})
             out.series.append(Series(tags.get("series") or s["label"], _read(sd / RESULTS), tags, str(sd),
-                                      rec.get("name", d.name), rec.get("kind", "")))
+                                      rec.get("name", d.name), rec.get("kind", ""), _params(sd)))
         elif s["kind"] == "train" and (sd / METRICS).is_file():
             curve = read_curve(sd, s["label"])
             if curve is not None:
@@ -115,43 +116,54 @@ def read_curve(d: Path, label: str) -> Curve | None:
                  [r["eval"].get("mean") for r in rows], str(d))
 
 
-def _find(path: Path, depth: int = 3) -> list[Path]:
-    if (path / EXPERIMENT).is_file() or (path / RESULTS).is_file() or (path / METRICS).is_file():
-        return [path]
-    if depth == 0 or not path.is_dir():
-        return []
-    found: list[Path] = []
-    for p in sorted(x for x in path.iterdir() if x.is_dir() and x.name not in ("steps", "report")):
-        found += _find(p, depth - 1)
-    return found
+def _params(d: Path) -> dict[str, int] | None:
+    rec = d / "run.json"
+    return _read(rec).get("params") if rec.is_file() else None
+
+
+def _kind_of(p: Path) -> str:
+    """'experiment', 'run' (an evaluation) or 'train' (a training run, for its held-out curve) for a directory
+    `flanlab report` may read; an error naming the path otherwise.
+
+    Only directories given by name are read (an experiment directory brings its own steps): a folder is not
+    searched, so unrelated results below it never slip into a report."""
+    if not p.exists():
+        raise FlanlabError(f"run directory not found: {p}")
+    if not p.is_dir():
+        raise FlanlabError(f"{p} is a file, not a run or experiment directory")
+    if (p / EXPERIMENT).is_file():
+        return "experiment"
+    if (p / RESULTS).is_file():
+        return "run"
+    if (p / METRICS).is_file():
+        return "train"
+    inside = sorted(x.name for x in p.iterdir() if x.is_dir() and ((x / RESULTS).is_file() or (x / EXPERIMENT).is_file()))
+    hint = f"; it holds run directories ({', '.join(inside[:4])}{', ...' if len(inside) > 4 else ''}): pass them by name" \
+        if inside else ""
+    raise FlanlabError(f"{p}: no {RESULTS} or {EXPERIMENT}: not a flanlab evaluation run or experiment directory{hint}")
 
 
 def collect(paths: list[str | Path]) -> Collected:
-    """Every result under `paths` (experiment directories, run directories, or folders holding them)."""
+    """Every result of `paths`: experiment directories (all their steps) and evaluation run directories."""
     out = Collected()
-    for p in map(Path, paths):
-        if not p.exists():
-            raise FlanlabError(f"run directory not found: {p}")
-        found = _find(p)
-        if not found:
-            raise FlanlabError(f"{p}: no {RESULTS} or {EXPERIMENT} found (looked 3 levels deep)")
-        for d in found:
-            if (d / EXPERIMENT).is_file():
-                _from_experiment(d, out)
-            elif not (d / RESULTS).is_file():  # a train run: its held-out curve, if it was evaluated
-                curve = read_curve(d, d.name)
-                if curve is not None:
-                    out.curves.append(curve)
-                    if (d / "run.json").is_file():
-                        out.runs.append({**_read(d / "run.json"), "path": str(d)})
-            else:
-                res = _read(d / RESULTS)
-                out.series.append(Series(_bare_label(res, d), res, {"variant": "run"}, str(d)))
+    for d in map(Path, paths):
+        kind = _kind_of(d)
+        if kind == "experiment":
+            _from_experiment(d, out)
+        elif kind == "train":  # a train run: its held-out curve, if it was evaluated
+            curve = read_curve(d, d.name)
+            if curve is not None:
+                out.curves.append(curve)
                 if (d / "run.json").is_file():
                     out.runs.append({**_read(d / "run.json"), "path": str(d)})
+        else:
+            res = _read(d / RESULTS)
+            out.series.append(Series(_bare_label(res, d), res, {"variant": "run"}, str(d), params=_params(d)))
+            if (d / "run.json").is_file():
+                out.runs.append({**_read(d / "run.json"), "path": str(d)})
     if not out.series and not out.curves:
         raise FlanlabError(f"no finished evaluation results (results.json, or eval rows in a train run's "
-                           f"{METRICS}) under {', '.join(map(str, paths))}")
+                           f"{METRICS}) in {', '.join(map(str, paths))}")
     names = {s.experiment for s in out.series if s.experiment}
     if len(names) > 1 or (names and any(not s.experiment for s in out.series)):
         for s in out.series:

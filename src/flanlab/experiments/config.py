@@ -99,5 +99,33 @@ class ExperimentConfig(Config):
 
 def load_experiment(path: str | Path, overrides: list[str] | None = None,
                     cli: dict[str, Any] | None = None) -> ExperimentConfig:
-    """Read an experiment YAML, apply `key.sub=value` overrides and CLI options."""
-    return load_config(ExperimentConfig, path, overrides=overrides, cli=cli)
+    """Read an experiment YAML, apply `key.sub=value` overrides and CLI options.
+
+    The `mixture`, `train` and `eval` sections are checked against the stages' configs here, at plan time,
+    so `--set train.stepz=3` is an error naming the override before any step runs."""
+    cfg = load_config(ExperimentConfig, path, overrides=overrides, cli=cli)
+    check_sections(cfg, path, overrides)
+    return cfg
+
+
+def check_sections(cfg: ExperimentConfig, path: str | Path | None = None, overrides: list[str] | None = None) -> None:
+    from pydantic import ValidationError
+
+    from ..config import format_validation_error
+    from ..errors import FlanlabError
+    from ..evaluation.config import EvalConfig
+    from ..mixtures.config import MixtureConfig
+    from ..training.config import TrainConfig
+
+    sections = [("mixture", MixtureConfig, cfg.mixture), ("train", TrainConfig, cfg.train),
+                ("eval", EvalConfig, cfg.eval), ("prompt_tuning.train", TrainConfig, cfg.prompt_tuning.train)]
+    for name, model, data in sections:
+        try:
+            model.model_validate(data)
+        except ValidationError as e:
+            bad = [".".join(str(p) for p in x["loc"]) for x in e.errors()]
+            culprit = next((o for o in overrides or [] for b in bad
+                            if o.split("=", 1)[0].strip() == f"{name}.{b}" or o.startswith(f"{name}=")), None)
+            source = f"--set {culprit}" if culprit else str(path or "experiment config")
+            msg = format_validation_error(e, source).replace("invalid config: ", f"invalid {name} section: ")
+            raise FlanlabError(msg) from None

@@ -21,6 +21,7 @@ import typer
 
 from ..cli_common import DATA_DIR, JSON
 from ..console import err, print_json
+from ..console import out as stdout  # tables on stdout (pipe into grep); logs on stderr
 
 COMMAND_SETTINGS = {"help": "Run the main job: hold out NLI, tune the default model on the other clusters, "
                     "evaluate base vs tuned zero-shot on NLI, write the report.\n\nExample: flanlab demo --quick"}
@@ -140,7 +141,7 @@ def collapsed_tasks(exp_dir: Path, held_out: list[str]) -> list[str]:
     return out
 
 
-def _print_table(rows: list[dict[str, Any]], title: str) -> None:
+def _print_table(rows: list[dict[str, Any]], title: str, console: Any = None) -> None:
     from rich.table import Table
 
     from ..evaluation.stats import fmt_ci
@@ -162,11 +163,11 @@ def _print_table(rows: list[dict[str, Any]], title: str) -> None:
                   + const(r.get("tuned_constant")), f(r["tuned_best_dev"]),
                   f"[{style}]{g}[/{style}]" if style else g,
                   "–" if r.get("p") is None else f"{r['p']:.3g}" + (" (noise)" if r.get("within_noise") else ""))
-    err.print(t)
+    (console or stdout).print(t)
     err.print("n: test examples per task; ± std over templates; 95% CI: bootstrap over examples; gain: paired on "
               "the same examples (p: paired bootstrap, McNemar for single-template accuracy; '(noise)': the "
               "interval includes 0); const: templates answering one constant option for every example",
-              highlight=False)
+              highlight=False, markup=False)
 
 
 def command(quick: bool = typer.Option(False, "--quick", help="The ~3-minute variant (what CI runs)."),
@@ -213,7 +214,8 @@ def command(quick: bool = typer.Option(False, "--quick", help="The ~3-minute var
     if json_out:
         print_json({"results": rows, "report": str(report), "markdown": str(report.with_suffix(".md")),
                     "experiment": str(cfg.directory), "executed": summary["executed"], "wall_seconds": round(wall, 1)})
-    _print_table(rows, f"Zero-shot on held-out NLI (scores in %, {cfg.models[0]}, {cfg.train['steps']} tuning steps)")
+    _print_table(rows, f"Zero-shot on held-out NLI (scores in %, {cfg.models[0]}, {cfg.train['steps']} tuning steps)",
+                 err if json_out else stdout)  # stdout holds exactly one JSON document with --json
     err.print(f"finished in {wall:.0f}s ({len(summary['executed'])} step(s) run, the others were cached)\n"
               f"report: {report}", highlight=False)
     collapsed = collapsed_tasks(cfg.directory, list(cfg.eval_clusters))

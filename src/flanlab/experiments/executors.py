@@ -95,14 +95,17 @@ def eval_config(inputs: dict[str, Any], model: str, out: Path):
 
 
 def evaluate_into(ecfg, d: Path, lm: Any = None, command: str = "eval") -> dict[str, Any]:
-    """Run the evaluation stage with `d` as its run directory; the run is finished with a short summary."""
-    from ..evaluation.runner import evaluate
+    """Run the evaluation stage's entry point with `d` as its run directory; a step whose cells failed is
+    recorded `partial`/`failed` by the stage and fails here, naming its errors."""
+    from ..evaluation.run import evaluate
+    from ..runs import read_json
 
-    run = RunDir.create(d, command, ecfg, overwrite=True)
-    results = evaluate(ecfg, lm=lm, run=run)
-    run.finish({"clusters": {c: v.get("mean") for c, v in results.get("clusters", {}).items()},
-                "failed_cells": sum(len(t.get("failed") or {}) for t in results.get("tasks", {}).values())})
-    return results
+    path = evaluate(ecfg, lm=lm, command=command, overwrite=True)
+    record = read_json(path / "run.json")
+    if record.get("status") != "finished":
+        errors = "; ".join(f"{e['count']} x {e['error']}" for e in record.get("errors", [])[:3])
+        raise FlanlabError(f"evaluation in {path} {record.get('status')}: {record.get('error')}: {errors}")
+    return read_json(path / "results.json")
 
 
 def run_eval(step: Step, d: Path, exp_dir: Path, cfg) -> None:

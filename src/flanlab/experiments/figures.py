@@ -103,29 +103,13 @@ def fig6_num_clusters(col: Collected) -> Figure | None:
                   "(cf. paper Figure 6)", xs, series, kind="lines", xlabel="clusters used for tuning (0 = untuned)")
 
 
-def param_count(model_dir: str) -> int | None:
-    """Parameters of a saved model, from its safetensors headers (no weights are read); None if unknown."""
-    import struct
-
-    files = sorted(Path(model_dir).glob("*.safetensors")) if Path(model_dir).is_dir() else []
-    total = 0
-    for f in files:
-        with open(f, "rb") as fh:
-            (n,) = struct.unpack("<Q", fh.read(8))
-            header = json.loads(fh.read(n))
-        for k, v in header.items():
-            if k != "__metadata__":
-                total += int(__import__("math").prod(v["shape"]))
-    return total or None
-
-
 def _params(pts: list[Series], rank: int) -> float | None:
-    """The declared parameter count of a scale point, else the count of any of its saved models."""
+    """The declared parameter count of a scale point, else the count its evaluation run recorded."""
     for s in pts:
         if s.tags["scale_rank"] == rank and s.tags.get("params"):
             return s.tags["params"]
-    return next((n for s in pts if s.tags["scale_rank"] == rank
-                 for n in [param_count(str(s.results.get("model", "")))] if n), None)
+    return next((s.params["total"] for s in pts if s.tags["scale_rank"] == rank and (s.params or {}).get("total")),
+                None)
 
 
 def fig7_model_scale(col: Collected) -> Figure | None:

@@ -4,7 +4,8 @@
     flanlab report runs/heldout-sweep runs/rte-eval --out runs/compare
     flanlab report runs/demo --json                           # paths and the per-cluster table as JSON
 
-Reads only results.json / experiment.json files; nothing is recomputed.
+Reads only the directories given (evaluation runs and experiments: results.json, experiment.json, run.json);
+nothing is recomputed, no folder is searched.
 """
 
 from __future__ import annotations
@@ -30,17 +31,21 @@ def command(run_dirs: list[Path] = typer.Argument(..., help="Experiment or run d
 
     Example: flanlab report runs/demo runs/other --out runs/compare
     """
+    from ..errors import FlanlabError
     from ..runs import RunDir
     from .collect import collect
     from .report import cluster_table, write_report
 
+    collected = collect(run_dirs)  # bad paths fail here, before the report directory exists
     if out is None:
         out = run_dirs[0] / "report" if len(run_dirs) == 1 else Path("runs") / "report-compare"
+    if out.exists() and not out.is_dir():
+        raise FlanlabError(f"--out {out} is a file, not a directory")
     run = RunDir.create(out, "report", overwrite=True)
     paths = write_report(run_dirs, out, title=title)
     run.finish({k: str(v) for k, v in paths.items()})
     if json_out:
-        head, rows = cluster_table(collect(run_dirs))
+        head, rows = cluster_table(collected)
         figs = paths["figures"]
         print_json({"report": {k: str(v) for k, v in paths.items()},
                     "figures": sorted(p.name for p in figs.glob("*.svg")) if figs.is_dir() else [],

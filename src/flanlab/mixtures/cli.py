@@ -18,6 +18,7 @@ import typer
 
 from ..cli_common import CONFIG, DATA_DIR, JSON, OVERWRITE, SET, TASKS_FILE
 from ..console import err, print_json
+from ..console import out as stdout  # tables on stdout (pipe into grep); logs on stderr
 
 app = typer.Typer(help="Build the instruction-tuning mixture: leave-cluster-out splits, mixing rates, rendered "
                   "examples, export for any trainer.\n\nExample: flanlab mixture plan --holdout nli",
@@ -96,7 +97,7 @@ def _print_plan(cfg, mix, rows: list[dict[str, Any]], summary: dict[str, Any]) -
         n = "" if r["n"] is None else f"{r['n']}{'+' if r['capped'] else ''}"
         table.add_row(r["task"], r["dataset"] if r["dataset"] != r["task"] else "", r["cluster"], r["status"],
                       _short(r), n, _fmt(r["rate"], ".1f"), "" if r["share"] is None else f"{100 * r['share']:.2f}%")
-    err.print(table)
+    stdout.print(table)
     if summary["clusters"]:
         ct = Table(title=f"shares per cluster (one mixing rate per {cfg.mixing_unit}); paper: one rate per dataset, "
                    "examples-proportional, cap 30,000, rate max 3,000 (section 3.1)")
@@ -105,7 +106,7 @@ def _print_plan(cfg, mix, rows: list[dict[str, Any]], summary: dict[str, Any]) -
         for c, v in summary["clusters"].items():
             ct.add_row(c, str(v["datasets"]), str(v["tasks"]), f"{100 * v['share']:.1f}%",
                        f"{100 * v['paper_share']:.1f}%")
-        err.print(ct)
+        stdout.print(ct)
     err.print(f"{summary['examples_per_epoch']} training examples in one pass over the pools; evaluate on: "
               f"{', '.join(summary['evaluate']) or '-'}; {summary['rejected_rows']} source rows rejected by "
               "preprocess (--json: per task, and the full reasons)", highlight=False)
@@ -117,7 +118,7 @@ def _print_plan(cfg, mix, rows: list[dict[str, Any]], summary: dict[str, Any]) -
 def sample(config: Optional[Path] = CONFIG, set_: Optional[list[str]] = SET, holdout: Optional[list[str]] = HOLDOUT,
            data_dir: Optional[Path] = DATA_DIR, source: Optional[str] = SOURCE,
            tasks_file: Optional[list[Path]] = TASKS_FILE, seed: Optional[int] = SEED,
-           n: int = typer.Option(5, "--n", help="How many examples."),
+           n: int = typer.Option(5, "--n", min=1, help="How many examples."),
            start: int = typer.Option(0, "--start", help="Stream position of the first example."),
            json_: bool = JSON) -> None:
     """Print rendered examples of the mixture stream, exactly as training sees them.
@@ -144,7 +145,7 @@ FORMAT = typer.Option(None, "--format", "-f", help="Export format, repeatable: j
 
 @app.command()
 def export(out: Path = typer.Option(..., "--out", "-o", help="Run directory to write."),
-           n: Optional[int] = typer.Option(None, "--n", help="Examples (default: one pass over the capped pools)."),
+           n: Optional[int] = typer.Option(None, "--n", min=1, help="Examples (default: one pass over the capped pools)."),
            format_: Optional[list[str]] = FORMAT,
            config: Optional[Path] = CONFIG, set_: Optional[list[str]] = SET, holdout: Optional[list[str]] = HOLDOUT,
            data_dir: Optional[Path] = DATA_DIR, source: Optional[str] = SOURCE,
@@ -175,10 +176,10 @@ def export(out: Path = typer.Option(..., "--out", "-o", help="Run directory to w
 def pack_(config: Optional[Path] = CONFIG, set_: Optional[list[str]] = SET, holdout: Optional[list[str]] = HOLDOUT,
           data_dir: Optional[Path] = DATA_DIR, source: Optional[str] = SOURCE,
           tasks_file: Optional[list[Path]] = TASKS_FILE, seed: Optional[int] = SEED,
-          n: int = typer.Option(2000, "--n", help="Stream positions to tokenize and pack."),
+          n: int = typer.Option(2000, "--n", min=1, help="Stream positions to tokenize and pack."),
           tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="Model whose tokenizer to use "
                                                   "(default: the mixture's `tokenizer`, else the default model)."),
-          workers: int = typer.Option(0, "--workers", help="Tokenizer processes (0: one per CPU)."),
+          workers: int = typer.Option(0, "--workers", min=0, help="Tokenizer processes (0: one per CPU)."),
           json_: bool = JSON) -> None:
     """Tokenize and pack the first N examples exactly as training will (the same rows, from the same data
     path); report truncation, skips, packing efficiency.

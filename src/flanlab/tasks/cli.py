@@ -14,6 +14,7 @@ import typer
 
 from ..cli_common import DATA_DIR, JSON, TASKS_FILE
 from ..console import err, print_json
+from ..console import out as stdout  # tables on stdout (pipe into grep); logs on stderr
 
 app = typer.Typer(help="Browse the task catalogue: tasks, clusters, templates rendered on real examples.\n\n"
                   "Example: flanlab tasks show rte --n 2", no_args_is_help=True)
@@ -58,7 +59,7 @@ def list_(cluster: Optional[str] = typer.Option(None, "--cluster", help="Only th
         table.add_row(r["task"], r["cluster"], r["type"] + (" (eval only)" if r["evaluation_only"] else ""),
                       r["metrics"][0],
                       f"{r['templates']} ({r['turned']} turned)", ", ".join(r["sources"]))
-    err.print(table)
+    stdout.print(table)
 
 
 @app.command("clusters")
@@ -86,13 +87,13 @@ def clusters(tasks_file: Optional[list[Path]] = TASKS_FILE, json_: bool = JSON) 
         title = r["title"] + (f" (inside {r['parent']})" if r["parent"] else "")
         table.add_row(r["cluster"], title, str(r["datasets"]), ", ".join(r["tasks"]),
                       ", ".join(r["holding_out_also_removes"]))
-    err.print(table)
+    stdout.print(table)
 
 
 @app.command("show")
 def show(task: str = typer.Argument(..., help="Task id, e.g. rte."),
          template: Optional[str] = typer.Option(None, "--template", "-t", help="Only this template id."),
-         n: int = typer.Option(1, "--n", help="Number of examples to render."),
+         n: int = typer.Option(1, "--n", min=1, help="Number of examples to render."),
          split: str = typer.Option("test", "--split", help="Split role (train, dev, test) or a source split "
                                    "name such as validation."),
          source: str = typer.Option("auto", "--source", help="auto, hub, mirror or bundled."),

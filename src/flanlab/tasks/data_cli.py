@@ -13,6 +13,7 @@ import typer
 
 from ..cli_common import DATA_DIR, JSON, TASKS_FILE
 from ..console import err, print_json
+from ..console import out as stdout  # tables on stdout (pipe into grep); logs on stderr
 
 app = typer.Typer(help="Check data sources and mirror hub datasets for offline use.\n\n"
                   "Example: flanlab data check --data-dir ../shared/data/hf", no_args_is_help=True)
@@ -76,7 +77,7 @@ def check(tasks: Optional[list[str]] = typer.Argument(None, help="Task ids (defa
                 skip = f", {info['skipped']} skipped" if info.get("skipped") else ""
                 cells.append(f"{info['split']} ({info['source']}: {info['examples']}{skip})")
         table.add_row(r["task"], *cells)
-    err.print(table)
+    stdout.print(table)
 
 
 @app.command("mirror")
@@ -88,30 +89,12 @@ def mirror(tasks: list[str] = typer.Argument(..., help="Task ids to mirror."),
 
     Example: flanlab data mirror rte cb anli_r1 --out /scratch/flan-mirror
     """
-    from ..runs import atomic_write_json
+    from .mirror import mirror_tasks
     from .registry import catalogue
-    from .sources import iter_rows, mirror_file
 
-    cat = catalogue(tasks_file or None)
-    written = []
-    for name in tasks:
-        t = cat.task(name)
-        wanted = splits or sorted({t.splits.train, t.splits.dev, t.splits.test})
-        for split in wanted:
-            dest = out / t.source.hub_id / t.source.config / f"{split}.jsonl"
-            if mirror_file(out, t, split) is not None:
-                written.append({"task": name, "split": split, "path": str(dest), "status": "exists"})
-                continue
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_suffix(".jsonl.partial")
-            n = 0
-            with open(tmp, "w", encoding="utf-8") as f:
-                for row in iter_rows(t, split, source="hub"):
-                    f.write(__import__("json").dumps(row, ensure_ascii=False, default=str) + "\n")
-                    n += 1
-            tmp.replace(dest)
-            written.append({"task": name, "split": split, "path": str(dest), "rows": n, "status": "written"})
-            err.print(f"{name}: {split} -> {dest} ({n} rows)")
-    atomic_write_json(out / "flanlab-mirror.json", {"splits": written})
+    if out.exists() and not out.is_dir():
+        raise typer.BadParameter(f"{out} is a file, not a directory", param_hint="--out")
+    written = mirror_tasks(catalogue(tasks_file or None), tasks, out, splits,
+                           log=lambda msg: err.print(msg, highlight=False, markup=False))
     if json_:
         print_json({"out": str(out), "splits": written})

@@ -190,3 +190,14 @@ def available_sources(task: TaskSpec, data_dir: str | Path | None = None) -> lis
         out.append("bundled")
     out.append("hub")
     return out
+
+
+def check_data_dir(data_dir: str | None, flag: str = "--data-dir") -> None:
+    """A local mirror directory given by the user exists and is a directory; an error naming `flag` otherwise."""
+    if data_dir is None:
+        return
+    p = Path(data_dir)
+    if not p.exists():
+        raise FlanlabError(f"{flag} {p}: no such directory")
+    if not p.is_dir():
+        raise FlanlabError(f"{flag} {p}: is a file, not a directory (a mirror: <dir>/<hub id>/<config>/<split>.jsonl)")

@@ -35,7 +35,7 @@ def resolve_config(config: Optional[Path], sets: Optional[list[str]], cli: dict,
 
     if resume and config is None and out is not None and (out / "config.yaml").is_file():
         config = out / "config.yaml"
-    return load_config(TrainConfig, config, sets, cli)
+    return load_config(TrainConfig, config, sets, cli, section="train")
 
 
 def command(
@@ -73,6 +73,8 @@ def command(
            "batch.tokens": tokens, "optim.lr": lr, "out": str(out) if out else None, "device": device,
            "mixture.data_dir": str(data_dir) if data_dir else None, "seed": seed,
            "trackers": _split_list(trackers), "eval.every": eval_every, "eval.tasks": _split_list(eval_tasks)}
+    if resume and out is None:
+        raise typer.BadParameter("--resume continues the run in --out DIR; pass --out", param_hint="--resume")
     cfg = resolve_config(config, set_, cli, out, resume)
     from ..hooks import make_train_evaluator
 

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..console import log
+from ..console import err, log
 from ..errors import FlanlabError
 from ..runs import RunDir
 from . import checkpoint as ckpt
@@ -159,12 +159,71 @@ def choose_attention(cfg: TrainConfig, model, kind: str) -> str:
     return "4d"
 
 
+# Settings a resumed run may change: they do not change the data, the model or the updates already made.
+RESUMABLE = ("steps", "checkpoint.every", "checkpoint.keep", "log_every", "log_examples", "trackers", "device",
+             "out", "eval.every", "eval.tasks", "eval.templates", "eval.limit")
+
+
+def _flat(d: dict, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and v:
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def resume_changes(cfg: TrainConfig, path: Path) -> dict[str, dict[str, Any]]:
+    """Compare a resumed run's settings with the ones it was trained with (its config.yaml).
+
+    Returns the changes that are allowed (RESUMABLE: more steps, checkpoint policy, logging); anything that
+    changes the data or the model is refused naming the key, as is resuming nothing or below a checkpoint.
+    """
+    import yaml
+
+    from ..runs import RECORD
+
+    stored_file = path / "config.yaml"
+    if not (path / RECORD).is_file() or not stored_file.is_file():
+        raise FlanlabError(f"--resume: {path} holds no run to continue (no {RECORD} / config.yaml); drop --resume "
+                           "to start a new run there")
+    try:
+        stored = TrainConfig.model_validate(yaml.safe_load(stored_file.read_text()) or {})
+    except Exception as e:
+        raise FlanlabError(f"--resume: {stored_file} is not a valid training config ({e})") from None
+    old, new = _flat(stored.model_dump(mode="json")), _flat(cfg.model_dump(mode="json"))
+    diff = {k: {"from": old.get(k), "to": new.get(k)} for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
+    for key, d in diff.items():
+        if key not in RESUMABLE:
+            raise FlanlabError(f"--resume cannot change {key} (trained with {d['from']!r}, given {d['to']!r}): it "
+                               f"changes the data or the model; keep it, or start a new run with another --out")
+    if "steps" in diff and cfg.optim.schedule != "constant":
+        raise FlanlabError(f"--resume cannot change steps ({diff['steps']['from']} -> {cfg.steps}) of a run with the "
+                           f"{cfg.optim.schedule} schedule: its learning rates depend on the step count")
+    last = ckpt.latest_checkpoint(path)
+    done = int(last.name.split("-")[1]) if last is not None else 0
+    if cfg.steps < done:
+        raise FlanlabError(f"--steps {cfg.steps} is below the checkpoint being resumed ({last}, step {done}); "
+                           f"pass --steps {done} or more")
+    return diff
+
+
+def preflight(cfg: TrainConfig) -> None:
+    """Checks that need no model: the device, the data directory, the model's name."""
+    from ..device import pick_device
+    from ..tasks.sources import check_data_dir
+    from ..models import resolve_path
+
+    if cfg.device not in (None, "auto"):
+        pick_device(cfg.device)  # --device tpu, or cuda without CUDA: an error, not silent CPU training
+    check_data_dir(cfg.mixture.data_dir)
+    resolve_path(cfg.model, trust_remote_code=cfg.trust_remote_code)
+
+
 def setup(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mixture: Any = None,
           evaluator: Evaluator | None = None) -> Session:
-    from accelerate.utils import set_seed
-
-    from .modeling import LossModule, apply_tuning
-    from .optim import build_optimizer, build_scheduler
+    import shutil
 
     if cfg.eval.every and evaluator is None:
         raise FlanlabError("eval.every: no evaluator was given; `flanlab train` provides one, from Python pass "
@@ -172,19 +231,51 @@ def setup(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mi
     accelerator = make_accelerator(cfg)
     name_deepspeed_batch(accelerator, cfg)
     path = shared_out(accelerator, cfg)
+    changes = resume_changes(cfg, path) if resume else {}
+    preflight(cfg)
     accelerator.project_configuration.set_directories(str(path))
     accelerator.project_configuration.logging_dir = str(path / TRACKER_LOGS)  # trackers log inside the run
     run = None
-    if accelerator.is_main_process:
-        run = RunDir.create(path, "train", cfg, resume=resume, overwrite=overwrite)
-        if not resume:  # --overwrite: a fresh start must not inherit the old run's metrics or checkpoints
-            clear_outputs(path)
+    fresh = not path.exists()
+    try:
+        if accelerator.is_main_process:
+            run = RunDir.create(path, "train", cfg, resume=resume, overwrite=overwrite)
+            if not resume:  # --overwrite: a fresh start must not inherit the old run's metrics or checkpoints
+                clear_outputs(path)
+            if changes:
+                step = ckpt.latest_checkpoint(path)
+                run.update(changes=[*run.record.get("changes", []),
+                                    {"at": run.record["started"], "from_step": int(step.name.split("-")[1])
+                                     if step else 0, "changed": changes}])
+                err.print("resume with changed settings: " + ", ".join(f"{k} {d['from']!r} -> {d['to']!r}"
+                                                                       for k, d in changes.items()),
+                          highlight=False, markup=False)
+        return _setup(cfg, accelerator, path, run, resume, mixture, evaluator)
+    except BaseException as e:
+        if run is not None:
+            if fresh and isinstance(e, FlanlabError):  # bad input found late: leave no half-made run directory
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                run.stop(e)
+        raise
+
+
+def _setup(cfg: TrainConfig, accelerator: Any, path: Path, run: RunDir | None, resume: bool,
+           mixture: Any, evaluator: Evaluator | None) -> Session:
+    from accelerate.utils import set_seed
+
+    from ..runs import param_counts
+    from .modeling import LossModule, apply_tuning
+    from .optim import build_optimizer, build_scheduler
+
     accelerator.wait_for_everyone()
     set_seed(cfg.seed)
     model, tokenizer, kind = load_model(cfg)
     mix = mixture if mixture is not None else build_mixture(cfg)
     model = apply_tuning(model, kind, cfg.tuning)
     model.train()
+    if run is not None:
+        run.update(params=param_counts(model))  # the report reads these; it never opens the weights
     module = LossModule(model, kind, targets_only=choose_loss(cfg, model, kind))
     mask_form = choose_attention(cfg, model, kind)
     optimizer = build_optimizer(module, cfg.optim.name, cfg.lr, cfg.weight_decay, cfg.optim.betas, cfg.optim.eps,
@@ -195,7 +286,8 @@ def setup(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mi
     module, optimizer = accelerator.prepare(module, optimizer)
     accelerator.register_for_checkpointing(scheduler)
     s = Session(cfg, accelerator, path, run, module, tokenizer, kind, optimizer, scheduler, mix,
-                ckpt.TrainState(), cache=feature_cache(mix, tokenizer, kind), mask_form=mask_form, evaluator=evaluator)
+                ckpt.TrainState(), cache=feature_cache(mix, tokenizer, kind), mask_form=mask_form,
+                evaluator=evaluator)
     if resume and (last := ckpt.latest_checkpoint(path)) is not None:
         s.state = ckpt.load_checkpoint(accelerator, last)
         trim_metrics(path / METRICS, s.state.step, accelerator.is_main_process)
@@ -462,7 +554,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, mi
             s.run.finish(summary(s))
     except BaseException as e:
         if s.run is not None:
-            s.run.fail(f"{type(e).__name__}: {e}")
+            s.run.stop(e)  # interrupted (Ctrl-C: continue with --resume) or failed
         raise
     finally:
         if cfg.trackers:
