@@ -63,8 +63,9 @@ def test_step_id_changes_with_any_input_and_with_upstream():
     assert ka[("eval", "base")] == kb[("eval", "base")]  # the base model's evaluation is untouched
 
 
-def test_num_clusters_adds_clusters_in_decreasing_number_of_datasets():
-    steps = plan(cfg("num_clusters", eval_clusters=["nli", "commonsense", "closed_book_qa"]), FACTS)
+def test_num_clusters_adds_clusters_in_decreasing_number_of_datasets_when_asked():
+    steps = plan(cfg("num_clusters", eval_clusters=["nli", "commonsense", "closed_book_qa"], cluster_order="size"),
+                 FACTS)
     mixes = [s.inputs["mixture"] for s in steps if s.kind == "mixture"]
     assert [m["include"] for m in mixes] == [["summarization"], ["summarization", "translation"],
                                              ["summarization", "translation", "sentiment"]]
@@ -118,6 +119,46 @@ def test_unknown_names_are_errors_with_suggestions():
         plan(cfg("heldout_sweep", eval_clusters=["nlii"]), FACTS)
     with pytest.raises(FlanlabError, match="no task in the evaluation clusters"):
         plan(cfg("heldout_sweep", eval_clusters=["nli"], eval_tasks=["copa"]), FACTS)
+
+
+def test_figure6_number_of_clusters_order_and_evaluation_set():
+    """Section 4.1, Figure 6: clusters are added in the figure's order (summarization, translation, reading
+    comprehension, sentiment, data-to-text, coreference, conversational QA; misc is never added) and the
+    evaluation set is exactly the caption's: commonsense (COPA, HellaSwag, PIQA, StoryCloze), NLI (ANLI R1-R3,
+    QNLI, RTE, SNLI, WNLI), closed-book QA (ARC-e, ARC-c, NQ, TriviaQA)."""
+    from flanlab.experiments.plans import protocol
+    from flanlab.tasks import catalogue
+
+    facts = CatalogueFacts.from_catalogue(catalogue())
+    c = cfg("num_clusters", eval_clusters=["nli", "closed_book_qa", "commonsense"], max_clusters=7)
+    steps = plan(c, facts)
+    mixes = [s.inputs["mixture"] for s in steps if s.kind == "mixture"]
+    paper = ["summarization", "translation", "reading_comprehension", "sentiment", "struct_to_text", "coreference",
+             "conversational_qa"]
+    assert [m["include"] for m in mixes] == [paper[:n] for n in range(1, 8)]
+    assert "misc" not in mixes[-1]["include"]
+    evals = [s for s in steps if s.kind == "eval"]
+    assert [e.tags["n_clusters"] for e in evals] == list(range(8))
+    figure6 = {"copa", "hellaswag", "piqa", "story_cloze", "anli_r1", "anli_r2", "anli_r3", "qnli", "rte", "snli",
+               "wnli", "arc_easy", "arc_challenge", "nq_open", "triviaqa"}
+    assert all(set(e.inputs["tasks"]) == figure6 for e in evals)  # no CB, no MNLI
+    (cont,) = [s for s in steps if s.kind == "contamination"]
+    assert set(cont.inputs["tasks"]) == figure6
+    # the real mixture trains conversational QA (CoQA, QuAC) but no other misc task
+    from flanlab.mixtures import split_tasks
+
+    split = split_tasks(catalogue(), holdout=mixes[-1]["holdout"], include=mixes[-1]["include"])
+    assert {"coqa", "quac"} <= set(split.train) and not {"trec", "cola", "wic"} & set(split.train)
+    notes = " ".join(protocol(c, facts))
+    assert "Figure 6's order" in notes and "conversational_qa" in notes
+    # narrowing stays inside the caption's set; a task outside it (CB) is an error unless eval_set: clusters
+    narrowed = plan(cfg("num_clusters", eval_clusters=["nli", "closed_book_qa", "commonsense"],
+                        eval_tasks=["rte", "copa"], max_clusters=1), facts)
+    assert {tuple(s.inputs["tasks"]) for s in narrowed if s.kind == "eval"} == {("rte", "copa")}
+    with pytest.raises(FlanlabError, match=r"\['cb'\] are not in Figure 6's evaluation set"):
+        plan(cfg("num_clusters", eval_clusters=["nli"], eval_tasks=["rte", "cb"]), facts)
+    assert plan(cfg("num_clusters", eval_clusters=["nli"], eval_tasks=["rte", "cb"], eval_set="clusters",
+                    max_clusters=1), facts)
 
 
 def test_facts_from_the_real_catalogue_follow_the_paper_order():

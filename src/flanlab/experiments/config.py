@@ -25,6 +25,15 @@ Kind = Literal["heldout_sweep", "num_clusters", "model_scale", "instructions", "
 SUPERGLUE_TASKS = ("boolq", "cb", "copa", "multirc", "record", "rte", "wic", "wsc")
 # The three evaluation clusters held fixed in the number-of-clusters and model-scale studies (4.1, 4.2).
 ABLATION_EVAL_CLUSTERS = ("nli", "closed_book_qa", "commonsense")
+# Figure 6 (section 4.1): the order in which the tuning clusters are added (the x axis of the figure; misc is
+# not added, only its conversational QA sub-cluster), and exactly the evaluation tasks its caption lists.
+FIGURE6_CLUSTER_ORDER = ("summarization", "translation", "reading_comprehension", "sentiment", "struct_to_text",
+                         "coreference", "conversational_qa")
+FIGURE6_EVAL_TASKS: dict[str, tuple[str, ...]] = {
+    "commonsense": ("copa", "hellaswag", "piqa", "story_cloze"),
+    "nli": ("anli_r1", "anli_r2", "anli_r3", "qnli", "rte", "snli", "wnli"),
+    "closed_book_qa": ("arc_easy", "arc_challenge", "nq_open", "triviaqa"),
+}
 
 
 class ContaminationConfig(Config):
@@ -64,7 +73,14 @@ class ExperimentConfig(Config):
                                   description="if set, evaluate only these tasks of the evaluation clusters")
     tuning_clusters: list[str] = Field(default_factory=list,
                                        description="num_clusters: order in which clusters are added "
-                                       "(default: decreasing number of tasks)")
+                                       "(default: cluster_order)")
+    cluster_order: Literal["paper", "size"] = Field(
+        "paper", description="num_clusters without tuning_clusters: paper = Figure 6's order (summarization, "
+        "translation, reading comprehension, sentiment, data-to-text, coreference, conversational QA); size = "
+        "decreasing number of datasets in the catalogue")
+    eval_set: Literal["paper", "clusters"] = Field(
+        "paper", description="num_clusters: paper = exactly Figure 6's evaluation tasks for commonsense, NLI and "
+        "closed-book QA (other clusters: all their tasks); clusters = every task of the evaluation clusters")
     max_clusters: int = Field(7, ge=1)
     baselines: bool = Field(True, description="heldout_sweep: also score the base model with baseline "
                             "(GPT-3 style) prompts, zero- and few-shot")

@@ -11,13 +11,12 @@ report reads back from the experiment record to draw the paper's figures.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import FlanlabError, UnknownNameError
-from .config import ExperimentConfig
+from .config import FIGURE6_CLUSTER_ORDER, FIGURE6_EVAL_TASKS, ExperimentConfig
 from .steps import Step, dedupe
-
 
 
 @dataclass(frozen=True)
@@ -27,20 +26,26 @@ class CatalogueFacts:
     cluster_tasks: dict[str, tuple[str, ...]]
     rules: dict[str, tuple[str, ...]]
     datasets: dict[str, int] | None = None  # the paper's datasets per cluster (ANLI R1-R3 count once)
+    subclusters: dict[str, tuple[str, ...]] = field(default_factory=dict)  # e.g. conversational_qa (in misc)
 
     @classmethod
     def from_catalogue(cls, cat: Any) -> "CatalogueFacts":
         paper = [name for name, c in cat.clusters.items() if c.parent is None]
         clusters = {name: tuple(t.name for t in cat.tasks_in(name)) for name in paper}
         datasets = {name: len({t.dataset_name for t in cat.tasks_in(name)}) for name in paper}
+        subs = {name: tuple(t.name for t in cat.tasks_in(name)) for name, c in cat.clusters.items()
+                if c.parent is not None}
         rules: dict[str, tuple[str, ...]] = {}
         for r in cat.rules:
             rules[r.cluster] = tuple(dict.fromkeys(rules.get(r.cluster, ()) + tuple(r.also)))
-        return cls(clusters, rules, datasets)
+        return cls(clusters, rules, datasets, subs)
 
     def check_cluster(self, name: str) -> None:
-        if name not in self.cluster_tasks:
-            raise UnknownNameError("cluster", name, self.cluster_tasks)
+        if name not in self.cluster_tasks and name not in self.subclusters:
+            raise UnknownNameError("cluster", name, [*self.cluster_tasks, *self.subclusters])
+
+    def tasks_of(self, cluster: str) -> tuple[str, ...]:
+        return self.cluster_tasks.get(cluster) or self.subclusters.get(cluster, ())
 
     def cluster_of(self, task: str) -> str:
         for c, tasks in self.cluster_tasks.items():
@@ -62,6 +67,12 @@ class CatalogueFacts:
         """Remaining clusters in decreasing number of datasets (ties by name), as the paper adds them."""
         rest = [c for c, t in self.cluster_tasks.items() if c not in exclude and t]
         return sorted(rest, key=lambda c: (-self.size(c), c))
+
+    def paper_order(self, exclude: set[str]) -> list[str]:
+        """Figure 6's order of tuning clusters, less those a hold-out removes (or the catalogue lacks)."""
+        removed = {t for c in exclude for t in self.tasks_of(c)}
+        return [c for c in FIGURE6_CLUSTER_ORDER if c not in exclude and self.tasks_of(c)
+                and not set(self.tasks_of(c)) & removed]
 
 
 # -- step builders ------------------------------------------------------------------------------------
@@ -94,14 +105,32 @@ def eval_tasks(cfg: ExperimentConfig, facts: CatalogueFacts, clusters: list[str]
     return wanted
 
 
+def figure6_eval_tasks(cfg: ExperimentConfig, facts: CatalogueFacts, clusters: list[str]) -> list[str] | None:
+    """Figure 6's evaluation set (section 4.1): exactly the tasks its caption lists for commonsense, NLI and
+    closed-book QA (other clusters: all their tasks), narrowed by eval_tasks, which must lie inside it."""
+    if cfg.eval_set == "clusters":
+        return eval_tasks(cfg, facts, clusters)
+    paper = [t for c in clusters for t in facts.tasks_of(c) if c not in FIGURE6_EVAL_TASKS
+             or t in FIGURE6_EVAL_TASKS[c]]
+    outside = [t for t in cfg.eval_tasks if t not in paper]
+    if outside:
+        raise FlanlabError(f"eval_tasks {outside} are not in Figure 6's evaluation set ({', '.join(paper)}); "
+                           "set eval_set: clusters to evaluate other tasks of the evaluation clusters")
+    if not paper:
+        raise FlanlabError(f"the catalogue has none of Figure 6's evaluation tasks in {clusters}")
+    return eval_tasks(cfg, facts, clusters) or paper
+
+
 def eval_step(cfg: ExperimentConfig, facts: CatalogueFacts, model: str | Step, clusters: list[str], *,
-              mode: str = "natural", shots: int = 0, label: str = "", **tags: Any) -> Step:
-    """Evaluate a base model (a name) or the model a train step produced."""
+              mode: str = "natural", shots: int = 0, label: str = "", tasks: list[str] | None = None,
+              **tags: Any) -> Step:
+    """Evaluate a base model (a name) or the model a train step produced (`tasks`: default from the config)."""
     ev = dict(cfg.eval)
     ev.setdefault("seed", cfg.seed)
     is_step = isinstance(model, Step)
     ref = {"step": model.id} if is_step else {"base": model}
-    inputs = {"model": ref, "clusters": list(clusters), "tasks": eval_tasks(cfg, facts, clusters),
+    inputs = {"model": ref, "clusters": list(clusters),
+              "tasks": tasks if tasks is not None else eval_tasks(cfg, facts, clusters),
               "mode": mode, "shots": shots, "eval": ev}
     name = model.inputs["model"] if is_step else model
     tags = {"model": name, "variant": "tuned" if is_step else "base", "mode": mode, "shots": shots,
@@ -110,11 +139,12 @@ def eval_step(cfg: ExperimentConfig, facts: CatalogueFacts, model: str | Step, c
                 inputs, deps=(model.id,) if is_step else (), tags=tags)
 
 
-def contamination_step(cfg: ExperimentConfig, facts: CatalogueFacts, mix: Step, clusters: list[str]) -> Step:
+def contamination_step(cfg: ExperimentConfig, facts: CatalogueFacts, mix: Step, clusters: list[str],
+                       tasks: list[str] | None = None) -> Step:
     c = cfg.contamination
     return Step("contamination", f"{c.n}-gram overlap: {'+'.join(clusters)} vs {mix.label}",
                 {"mixture": mix.inputs["mixture"], "clusters": list(clusters),
-                 "tasks": eval_tasks(cfg, facts, clusters), "n": c.n,
+                 "tasks": tasks if tasks is not None else eval_tasks(cfg, facts, clusters), "n": c.n,
                  "max_train_examples": c.max_train_examples, "max_eval_examples": c.max_eval_examples,
                  "eval": {k: v for k, v in cfg.eval.items() if k in ("source", "data_dir", "split_overrides",
                                                                     "tasks_file", "limit")}},
@@ -126,8 +156,8 @@ def report_step(cfg: ExperimentConfig, steps: list[Step]) -> Step:
                 deps=tuple(s.id for s in dedupe(steps)))
 
 
-def _with_contamination(cfg, facts, mix, clusters) -> list[Step]:
-    return [contamination_step(cfg, facts, mix, clusters)] if cfg.contamination.enabled else []
+def _with_contamination(cfg, facts, mix, clusters, tasks=None) -> list[Step]:
+    return [contamination_step(cfg, facts, mix, clusters, tasks)] if cfg.contamination.enabled else []
 
 
 # -- the six studies ----------------------------------------------------------------------------------
@@ -150,24 +180,36 @@ def heldout_sweep(cfg: ExperimentConfig, facts: CatalogueFacts) -> list[Step]:
     return steps
 
 
+def cluster_order(cfg: ExperimentConfig, facts: CatalogueFacts) -> list[str]:
+    """num_clusters: the order tuning clusters are added (Figure 6's, by default)."""
+    removed = facts.removed_by(cfg.eval_clusters)
+    if cfg.tuning_clusters:
+        return list(cfg.tuning_clusters)
+    return facts.paper_order(removed) if cfg.cluster_order == "paper" else facts.by_size(removed)
+
+
 def num_clusters(cfg: ExperimentConfig, facts: CatalogueFacts) -> list[Step]:
-    """Section 4.1: fixed held-out clusters; tune on the 1..N largest remaining clusters."""
+    """Section 4.1 (Figure 6): fixed held-out clusters; tune on the first 1..N clusters of Figure 6's order;
+    evaluate on exactly Figure 6's evaluation tasks."""
     ev = list(cfg.eval_clusters)
-    order = list(cfg.tuning_clusters) or facts.by_size(facts.removed_by(ev))
-    clash = set(order) & facts.removed_by(ev)
+    order = cluster_order(cfg, facts)
+    removed = facts.removed_by(ev)
+    removed_tasks = {t for c in removed for t in facts.tasks_of(c)}
+    clash = [c for c in order if c in removed or set(facts.tasks_of(c)) & removed_tasks]
     if clash:
         raise FlanlabError(f"tuning_clusters {sorted(clash)} are held out (evaluation clusters {ev} and the "
                            "hold-out rules remove them)")
+    tasks = figure6_eval_tasks(cfg, facts, ev)
     steps: list[Step] = []
     for model in cfg.models:
-        steps.append(eval_step(cfg, facts, model, ev, n_clusters=0, series="untuned"))
+        steps.append(eval_step(cfg, facts, model, ev, tasks=tasks, n_clusters=0, series="untuned"))
         for n in range(1, min(cfg.max_clusters, len(order)) + 1):
             mix = mixture_step(cfg, ev, include=order[:n], label=f"{n} cluster(s): {', '.join(order[:n])}")
             tr = train_step(cfg, model, mix)
-            steps += [mix, tr, eval_step(cfg, facts, tr, ev, n_clusters=n, added=order[n - 1],
-                                               series=f"tuned on {n} cluster(s)")]
+            steps += [mix, tr, eval_step(cfg, facts, tr, ev, tasks=tasks, n_clusters=n, added=order[n - 1],
+                                         series=f"tuned on {n} cluster(s)")]
             if n == min(cfg.max_clusters, len(order)):
-                steps += _with_contamination(cfg, facts, mix, ev)
+                steps += _with_contamination(cfg, facts, mix, ev, tasks)
     return steps
 
 
@@ -268,3 +310,21 @@ def plan(cfg: ExperimentConfig, facts: CatalogueFacts) -> list[Step]:
         facts.cluster_of(t)
     steps = dedupe(PLANS[cfg.kind](cfg, facts))
     return steps + [report_step(cfg, steps)]
+
+
+# -- what the plan means, in words (printed by `flanlab experiment plan`) ---------------------------------
+
+def protocol(cfg: ExperimentConfig, facts: CatalogueFacts) -> list[str]:
+    """The protocol choices this plan makes, one sentence each, naming the paper's figure or section."""
+    notes: list[str] = []
+    ev = list(cfg.eval_clusters)
+    if cfg.kind == "num_clusters":
+        order = cluster_order(cfg, facts)[:cfg.max_clusters]
+        how = ("tuning_clusters (user order)" if cfg.tuning_clusters else
+               "Figure 6's order" if cfg.cluster_order == "paper" else "decreasing number of datasets")
+        notes.append(f"Figure 6: clusters added in {how}: {', '.join(order)}")
+        tasks = figure6_eval_tasks(cfg, facts, ev)
+        which = "Figure 6's caption" if cfg.eval_set == "paper" else "every task of the evaluation clusters"
+        notes.append(f"Figure 6: evaluation set ({which}): "
+                     f"{', '.join(tasks or [t for c in ev for t in facts.tasks_of(c)])}")
+    return notes

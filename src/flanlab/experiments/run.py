@@ -21,7 +21,7 @@ from ..errors import FlanlabError
 from ..runs import atomic_write_json, environment_record, read_json
 from . import executors
 from .config import ExperimentConfig
-from .plans import CatalogueFacts, plan
+from .plans import CatalogueFacts, plan, protocol
 from .steps import STEP_RECORD, Step, is_done, status, step_dir
 
 RECORD = "experiment.json"
@@ -36,6 +36,11 @@ def catalogue_for(cfg: ExperimentConfig):
 
 def plan_experiment(cfg: ExperimentConfig) -> list[Step]:
     return plan(cfg, CatalogueFacts.from_catalogue(catalogue_for(cfg)))
+
+
+def plan_protocol(cfg: ExperimentConfig) -> list[str]:
+    """The protocol choices of the plan in words (which split, order, evaluation set, baseline)."""
+    return protocol(cfg, CatalogueFacts.from_catalogue(catalogue_for(cfg)))
 
 
 def write_record(cfg: ExperimentConfig, steps: list[Step], extra: dict[str, Any] | None = None) -> Path:
