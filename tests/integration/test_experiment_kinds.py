@@ -42,8 +42,8 @@ def test_heldout_sweep_end_to_end_then_fully_cached(tmp_path, tiny_llama_dir):
     first = run_experiment(cfg)
     assert all_done(first) and len(first["executed"]) == len(first["steps"]) == 8
     f5 = figure(cfg, "fig5_clusters")
-    assert set(f5["series"]) == {"FLAN-style tuned", "base (instructions)", "base (baseline prompt, 0-shot)",
-                                 "base (baseline prompt, 1-shot)"}
+    assert set(f5["series"]) == {"FLAN-style tuned", "untuned (instructions), 0-shot",
+                                 "untuned (GPT-3-style prompt), 0-shot", "untuned (GPT-3-style prompt), 1-shot"}
     assert all(0.0 <= v[0] <= 1.0 for v in f5["series"].values())
     assert "published: FLAN 137B zero-shot" in f5["reference"]
     (cont,) = (cfg.directory / "steps").glob("contamination-*/contamination.json")
@@ -98,14 +98,16 @@ def test_model_scale(tmp_path, tiny_llama_dir):
                model_params={str(tiny_llama_dir): 1000, str(other): 2000})
     assert all_done(run_experiment(cfg))
     f7 = figure(cfg, "fig7_model_scale")
-    assert f7["x"] == [1000, 2000] and set(f7["series"]) == {"instruction tuned", "untuned"}
+    assert f7["x"] == [1000, 2000] and set(f7["series"]) == {"instruction tuned", "untuned",
+                                                              "untuned (instructions)"}
 
 
 def test_instructions(tmp_path, tiny_llama_dir):
     cfg = base(tmp_path, tiny_llama_dir, kind="instructions", contamination={"enabled": False})
     assert all_done(run_experiment(cfg))
     f8 = figure(cfg, "fig8_instructions")
-    assert set(f8["series"]) == {"untuned / instructions", "FT natural / eval natural", "FT no_template / eval natural",
+    assert set(f8["series"]) == {"untuned (GPT-3-style prompt)", "untuned (instructions)",
+                                 "FT natural / eval natural", "FT no_template / eval natural",
                                  "FT dataset_name / eval natural", "FT dataset_name / eval dataset_name"}
     assert f8["x"] == ["nli", "average"]
 

@@ -33,7 +33,8 @@ def test_heldout_sweep_tunes_one_model_per_cluster_and_compares_with_base():
     evals = [s for s in steps if s.kind == "eval"]
     assert {(e.tags["cluster"], e.tags["variant"], e.inputs["mode"], e.inputs["shots"]) for e in evals} == {
         (c, v, m, k) for c in ("nli", "commonsense")
-        for v, m, k in (("tuned", "natural", 0), ("base", "natural", 0), ("base", "baseline", 0), ("base", "baseline", 1))}
+        for v, m, k in (("tuned", "natural", 0), ("untuned-instructions", "natural", 0),
+                        ("untuned-baseline", "baseline", 0), ("untuned-baseline", "baseline", 1))}
     for e in evals:
         if e.tags["variant"] == "tuned":
             (train_id,) = e.deps
@@ -60,7 +61,7 @@ def test_step_id_changes_with_any_input_and_with_upstream():
     assert ka[("mixture", None)] == kb[("mixture", None)]
     assert ka[("train", None)] != kb[("train", None)]
     assert ka[("eval", "tuned")] != kb[("eval", "tuned")]  # its model changed upstream
-    assert ka[("eval", "base")] == kb[("eval", "base")]  # the base model's evaluation is untouched
+    assert ka[("eval", "untuned-baseline")] == kb[("eval", "untuned-baseline")]  # the untuned model's is untouched
 
 
 def test_num_clusters_adds_clusters_in_decreasing_number_of_datasets_when_asked():
@@ -70,7 +71,7 @@ def test_num_clusters_adds_clusters_in_decreasing_number_of_datasets_when_asked(
     assert [m["include"] for m in mixes] == [["summarization"], ["summarization", "translation"],
                                              ["summarization", "translation", "sentiment"]]
     assert all(m["holdout"] == ["closed_book_qa", "commonsense", "nli"] for m in mixes)
-    ns = [s.tags["n_clusters"] for s in steps if s.kind == "eval"]
+    ns = [s.tags["n_clusters"] for s in steps if s.kind == "eval" and "n_clusters" in s.tags]
     assert ns == [0, 1, 2, 3]
 
 
@@ -84,7 +85,8 @@ def test_model_scale_shares_one_mixture_across_models():
     assert kinds(steps).count("mixture") == 1 and kinds(steps).count("train") == 2
     evals = [s for s in steps if s.kind == "eval"]
     assert {(e.tags["model"], e.tags["variant"], e.tags["scale_rank"]) for e in evals} == {
-        ("small", "tuned", 0), ("small", "base", 0), ("large", "tuned", 1), ("large", "base", 1)}
+        (m, v, r) for m, r in (("small", 0), ("large", 1))
+        for v in ("tuned", "untuned-baseline", "untuned-instructions")}
 
 
 def test_instructions_ablation_modes_and_evaluations():
@@ -92,8 +94,44 @@ def test_instructions_ablation_modes_and_evaluations():
     modes = [s.inputs["mixture"]["template_mode"] for s in steps if s.kind == "mixture"]
     assert modes == ["natural", "no_template", "dataset_name"]
     evals = {(s.tags["finetune"], s.inputs["mode"]) for s in steps if s.kind == "eval"}
-    assert evals == {("none", "natural"), ("natural", "natural"), ("no_template", "natural"),
+    assert evals == {("none", "baseline"), ("none", "natural"), ("natural", "natural"), ("no_template", "natural"),
                      ("dataset_name", "natural"), ("dataset_name", "dataset_name")}
+
+
+def test_figure8_instruction_ablation_uses_figure5_leave_one_cluster_out_models():
+    """Section 4.3 (Figure 8): evaluated on Figure 5's held-out clusters, each cluster with its own
+    leave-one-cluster-out model as in Figure 5; a joint hold-out only when asked. The scale study (section 4.2)
+    keeps the joint split: NLI, closed-book QA and commonsense held out together. The plan says which."""
+    from flanlab.experiments.config import FIGURE5_CLUSTERS
+    from flanlab.experiments.plans import protocol
+
+    facts = CatalogueFacts(cluster_tasks={**FACTS.cluster_tasks, "reading_comprehension": ("boolq",),
+                                          "translation": ("t1",)}, rules=FACTS.rules)
+    assert FIGURE5_CLUSTERS == ("nli", "reading_comprehension", "closed_book_qa", "translation")
+    c = cfg("instructions", eval_clusters=list(FIGURE5_CLUSTERS), instruction_modes=["natural", "no_template"])
+    steps = plan(c, facts)
+    mixes = [s.inputs["mixture"] for s in steps if s.kind == "mixture"]
+    assert [(m["holdout"], m["template_mode"]) for m in mixes] == [
+        ([cl], tm) for cl in FIGURE5_CLUSTERS for tm in ("natural", "no_template")]
+    by_id = {s.id: s for s in steps}
+    tuned = [s for s in steps if s.kind == "eval" and s.tags["finetune"] != "none"]
+    assert len(tuned) == 8
+    for e in tuned:  # each cluster is scored only by a model that never saw it
+        (train,) = [by_id[d] for d in e.deps]
+        assert train.inputs["mixture"]["holdout"] == e.inputs["clusters"] == e.tags["holdout"]
+        assert e.tags["variant"] == {"natural": "tuned", "no_template": "no-template"}[e.tags["finetune"]]
+    assert "own leave-one-cluster-out models" in " ".join(protocol(c, facts))
+
+    joint = plan(cfg("instructions", eval_clusters=list(FIGURE5_CLUSTERS), instructions_holdout="joint",
+                     instruction_modes=["natural"]), facts)
+    assert [s.inputs["mixture"]["holdout"] for s in joint if s.kind == "mixture"] == [sorted(FIGURE5_CLUSTERS)]
+    assert "joint hold-out" in " ".join(protocol(joint_cfg := cfg("instructions", instructions_holdout="joint"),
+                                                 facts)) and joint_cfg.eval_clusters == ["nli"]
+
+    scale = cfg("model_scale", models=["s", "l"], eval_clusters=["nli", "closed_book_qa", "commonsense"])
+    mixes = [s.inputs["mixture"] for s in plan(scale, FACTS) if s.kind == "mixture"]
+    assert [m["holdout"] for m in mixes] == [["closed_book_qa", "commonsense", "nli"]]
+    assert "joint hold-out" in " ".join(protocol(scale, FACTS))
 
 
 def test_few_shot_evaluates_each_tuned_model_at_each_k():
@@ -112,6 +150,32 @@ def test_prompt_tuning_holds_out_the_tasks_cluster_and_covers_both_budgets():
             train = next(s for s in steps if s.id == p.deps[0])
             assert train.inputs["mixture"]["holdout"] == [FACTS.cluster_of(p.tags["task"])]
     assert {p.inputs["mixture"].get("cap") for p in pts} == {None, 32}
+
+
+def test_section3_untuned_baseline_is_gpt3_style_prompts_with_instructions_as_an_extra_series():
+    """Section 3: "we report zero- and few-shot results for LaMDA-PT using the same prompts as GPT-3 (as LaMDA-PT
+    is not suited to natural instructions without instruction tuning)". Every study's untuned comparison is the
+    GPT-3-style prompt (variant untuned-baseline); the untuned model with instructions is an extra series
+    (untuned-instructions) that can be turned off, and untuned_mode: natural makes it the main one."""
+    from flanlab.experiments.plans import protocol
+
+    for kind in ("heldout_sweep", "num_clusters", "model_scale", "instructions"):
+        c = cfg(kind, eval_clusters=["nli"], baselines=False, max_clusters=1)
+        untuned = [s for s in plan(c, FACTS) if s.kind == "eval" and s.tags["variant"].startswith("untuned")]
+        assert [(s.tags["variant"], s.inputs["mode"]) for s in untuned] == [
+            ("untuned-baseline", "baseline"), ("untuned-instructions", "natural")], kind
+        assert all(s.inputs["shots"] == 0 and "model" in s.inputs and "base" in s.inputs["model"] for s in untuned)
+        assert len({s.tags["series"] for s in untuned}) == 2
+        assert "GPT-3-style prompts" in protocol(c, FACTS)[0]
+        off = plan(cfg(kind, eval_clusters=["nli"], baselines=False, max_clusters=1, untuned_instructions=False),
+                   FACTS)
+        assert [s.tags["variant"] for s in off if s.kind == "eval" and s.tags["variant"].startswith("untuned")] == [
+            "untuned-baseline"], kind
+    ncl = plan(cfg("num_clusters", eval_clusters=["nli"], max_clusters=1), FACTS)
+    zero = [s for s in ncl if s.kind == "eval" and "n_clusters" in s.tags and s.tags["n_clusters"] == 0]
+    assert [s.inputs["mode"] for s in zero] == ["baseline"]  # Figure 6's 0 point is the paper's baseline
+    natural = plan(cfg("heldout_sweep", eval_clusters=["nli"], baselines=False, untuned_mode="natural"), FACTS)
+    assert [s.tags["variant"] for s in natural if s.kind == "eval"] == ["tuned", "untuned-instructions"]
 
 
 def test_unknown_names_are_errors_with_suggestions():
@@ -138,7 +202,7 @@ def test_figure6_number_of_clusters_order_and_evaluation_set():
     assert [m["include"] for m in mixes] == [paper[:n] for n in range(1, 8)]
     assert "misc" not in mixes[-1]["include"]
     evals = [s for s in steps if s.kind == "eval"]
-    assert [e.tags["n_clusters"] for e in evals] == list(range(8))
+    assert [e.tags["n_clusters"] for e in evals if "n_clusters" in e.tags] == list(range(8))
     figure6 = {"copa", "hellaswag", "piqa", "story_cloze", "anli_r1", "anli_r2", "anli_r3", "qnli", "rte", "snli",
                "wnli", "arc_easy", "arc_challenge", "nq_open", "triviaqa"}
     assert all(set(e.inputs["tasks"]) == figure6 for e in evals)  # no CB, no MNLI

@@ -5,9 +5,9 @@
     flanlab demo --data-dir ../shared/data/hf   # the same on the real datasets (a local Hub mirror)
 
 Holds out natural language inference (and paraphrase, by the paper's rule), instruction-tunes the embedded
-SmolLM2-135M-Instruct on the other clusters' bundled samples for a small step budget, evaluates the base
-and the tuned model zero-shot on the held-out NLI tasks over every forward template, and writes the
-report. It is an experiment like any other (kind heldout_sweep, runs/demo[-quick]/): a rerun reuses the
+SmolLM2-135M-Instruct on the other clusters' bundled samples for a small step budget, evaluates the tuned
+model zero-shot on the held-out NLI tasks over every forward template against the untuned model with
+GPT-3-style prompts (the paper's baseline) and with the instruction templates, and writes the report. It is an experiment like any other (kind heldout_sweep, runs/demo[-quick]/): a rerun reuses the
 finished steps; --fresh starts over.
 """
 
@@ -23,7 +23,7 @@ from ..cli_common import DATA_DIR, JSON
 from ..console import err, print_json
 
 COMMAND_SETTINGS = {"help": "Run the main job: hold out NLI, tune the default model on the other clusters, "
-                    "evaluate base vs tuned zero-shot on NLI, write the report.\n\nExample: flanlab demo --quick"}
+                    "evaluate tuned vs untuned zero-shot on NLI, write the report.\n\nExample: flanlab demo --quick"}
 
 # Budgets sized from measurements on 2 CPU cores (LOG.md, 2026-11-23): steps x tokens per step for tuning,
 # test examples per task (all 10 forward templates each). Estimated on an idle machine: --quick ~2.3 min,
@@ -98,20 +98,24 @@ def demo_config(*, quick: bool, model: str, out: Path, data_dir: str | None, ste
 
 
 def results_table(summary: dict[str, Any], exp_dir: Path) -> list[dict[str, Any]]:
-    """One row per NLI task: base and tuned mean over templates, their std, best-dev score, the gain."""
-    from .collect import collect
+    """One row per NLI task: the untuned model with GPT-3-style prompts (the paper's baseline, `base_*`), the
+    untuned model with instructions, the tuned model's mean over templates, std, best-dev score, and the gain
+    over the baseline."""
+    from .collect import collect, variant_of
 
     col = collect([exp_dir])
-    by = {s.tags.get("variant"): s for s in col.series}
-    base, tuned = by.get("base"), by.get("tuned")
+    by = {variant_of(s): s for s in col.series}
+    base, instr, tuned = by.get("untuned-baseline"), by.get("untuned-instructions"), by.get("tuned")
     rows = []
     for task in sorted(set((base.tasks if base else {})) | set((tuned.tasks if tuned else {}))):
         b = (base.tasks.get(task) if base else None) or {}
+        i = (instr.tasks.get(task) if instr else None) or {}
         t = (tuned.tasks.get(task) if tuned else None) or {}
         rows.append({"task": task, "metric": t.get("metric") or b.get("metric"),
                      "templates": len(t.get("templates", {})),
-                     "base_mean": b.get("mean"), "base_std": b.get("std"), "tuned_mean": t.get("mean"),
-                     "tuned_std": t.get("std"), "tuned_best_dev": t.get("best_dev"),
+                     "base_mean": b.get("mean"), "base_std": b.get("std"),
+                     "untuned_instructions_mean": i.get("mean"), "untuned_instructions_std": i.get("std"),
+                     "tuned_mean": t.get("mean"), "tuned_std": t.get("std"), "tuned_best_dev": t.get("best_dev"),
                      "gain": None if b.get("mean") is None or t.get("mean") is None else t["mean"] - b["mean"]})
     return rows
 
@@ -121,12 +125,14 @@ def _print_table(rows: list[dict[str, Any]], title: str) -> None:
 
     f = lambda v: "–" if v is None else f"{100 * v:.1f}"  # noqa: E731
     t = Table(title=title, title_justify="left")
-    for c in ("task", "templates", "base (mean ± std)", "tuned (mean ± std)", "tuned best-dev", "gain"):
+    for c in ("task", "templates", "untuned, GPT-3-style prompt", "untuned, instructions (mean ± std)",
+              "tuned (mean ± std)", "tuned best-dev", "gain"):
         t.add_column(c, justify="left" if c == "task" else "right")
     for r in rows:
         gain = r["gain"]
         style = "" if gain is None else ("green" if gain > 0 else "red")
-        t.add_row(r["task"], str(r["templates"]), f"{f(r['base_mean'])} ± {f(r['base_std'])}",
+        t.add_row(r["task"], str(r["templates"]), f(r["base_mean"]),
+                  f"{f(r['untuned_instructions_mean'])} ± {f(r['untuned_instructions_std'])}",
                   f"{f(r['tuned_mean'])} ± {f(r['tuned_std'])}", f(r["tuned_best_dev"]),
                   f"[{style}]{'+' if gain and gain > 0 else ''}{f(gain)}[/{style}]" if style else f(gain))
     err.print(t)
@@ -141,7 +147,7 @@ def command(quick: bool = typer.Option(False, "--quick", help="The ~3-minute var
             limit: Optional[int] = typer.Option(None, "--limit", help="Evaluation examples per task (0: all)."),
             fresh: bool = typer.Option(False, "--fresh", help="Delete the demo directory first and redo every step."),
             json_out: bool = JSON) -> None:
-    """Hold out NLI, instruction-tune on the other clusters, evaluate base vs tuned zero-shot, write the report.
+    """Hold out NLI, instruction-tune on the other clusters, evaluate tuned vs untuned zero-shot, write the report.
 
     Example: flanlab demo --quick
     """
@@ -155,7 +161,7 @@ def command(quick: bool = typer.Option(False, "--quick", help="The ~3-minute var
     if fresh and out.exists():
         shutil.rmtree(out)
     err.print(f"[bold]flanlab demo{' --quick' if quick else ''}[/bold]: hold out NLI, tune {model} on the other "
-              "clusters, compare base vs tuned zero-shot on the held-out NLI tasks", highlight=False)
+              "clusters, compare tuned vs untuned (GPT-3-style prompts) zero-shot on the held-out NLI tasks", highlight=False)
     err.print("preparing the model (the embedded GGUF is converted once into the cache) ...", highlight=False)
     resolve_path(model, progress=lambda msg: err.print(f"  model: {msg}", highlight=False))
     cfg, tune_source, real_train = demo_config(quick=quick, model=model, out=out, data_dir=data_dir,

@@ -110,6 +110,11 @@ def _params(pts: list[Series], rank: int) -> float | None:
                  for n in [param_count(str(s.results.get("model", "")))] if n), None)
 
 
+# Figure 7's lines by step variant (CONTRACTS.md B); "base" is what records written before the variants said.
+VARIANT_LABELS = {"tuned": "instruction tuned", "base": "untuned", "untuned-baseline": "untuned",
+                  "untuned-instructions": "untuned (instructions)"}
+
+
 def fig7_model_scale(col: Collected) -> Figure | None:
     pts = [s for s in col.series if "scale_rank" in s.tags]
     ranks = sorted({s.tags["scale_rank"] for s in pts})
@@ -125,7 +130,7 @@ def fig7_model_scale(col: Collected) -> Figure | None:
         for r in ranks:
             hit = [s for s in pts if s.tags.get("variant", "") == variant and s.tags["scale_rank"] == r]
             row.append(_mean([_mean([v.get("mean") for v in h.clusters.values()]) for h in hit]))
-        series[{"tuned": "instruction tuned", "base": "untuned"}.get(variant, variant)] = row
+        series[VARIANT_LABELS.get(variant, variant)] = row
     return Figure("fig7_model_scale", "Held-out performance vs model size, tuned and untuned "
                   "(cf. paper Figure 7)", xs, series, kind="lines",
                   xlabel="parameters" if known else "model (increasing size)", ylabel="average over held-out clusters")

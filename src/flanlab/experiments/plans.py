@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import FlanlabError, UnknownNameError
-from .config import FIGURE6_CLUSTER_ORDER, FIGURE6_EVAL_TASKS, ExperimentConfig
+from .config import (ABLATION_EVAL_CLUSTERS, FIGURE5_CLUSTERS, FIGURE6_CLUSTER_ORDER, FIGURE6_EVAL_TASKS,
+                     ExperimentConfig)
 from .steps import Step, dedupe
 
 
@@ -133,10 +134,27 @@ def eval_step(cfg: ExperimentConfig, facts: CatalogueFacts, model: str | Step, c
               "tasks": tasks if tasks is not None else eval_tasks(cfg, facts, clusters),
               "mode": mode, "shots": shots, "eval": ev}
     name = model.inputs["model"] if is_step else model
-    tags = {"model": name, "variant": "tuned" if is_step else "base", "mode": mode, "shots": shots,
-            "clusters": list(clusters), **tags}
+    variant = "tuned" if is_step else UNTUNED_VARIANT.get(mode, f"untuned-{mode}")
+    tags = {"model": name, "variant": variant, "mode": mode, "shots": shots, "clusters": list(clusters), **tags}
     return Step("eval", label or f"eval {tags['variant']} {name} on {'+'.join(clusters)} ({mode}, {shots}-shot)",
                 inputs, deps=(model.id,) if is_step else (), tags=tags)
+
+
+# Variants (CONTRACTS.md B): what an eval step's model and prompts are, for collect/report to group by.
+UNTUNED_VARIANT = {"baseline": "untuned-baseline", "natural": "untuned-instructions"}
+UNTUNED_SERIES = {"baseline": "untuned (GPT-3-style prompt)", "natural": "untuned (instructions)"}
+
+
+def untuned_evals(cfg: ExperimentConfig, facts: CatalogueFacts, model: str, clusters: list[str], *,
+                  tasks: list[str] | None = None, series: str = "{what}", primary: dict[str, Any] | None = None,
+                  **tags: Any) -> list[Step]:
+    """The untuned model: prompted as `cfg.untuned_mode` (GPT-3-style by default, the paper's baseline), plus
+    the instruction templates as an extra series when `cfg.untuned_instructions`. `primary` tags go on the
+    main comparison only (e.g. Figure 6's 0-cluster point)."""
+    modes = [cfg.untuned_mode] + (["natural"] if cfg.untuned_instructions and cfg.untuned_mode != "natural" else [])
+    return [eval_step(cfg, facts, model, clusters, mode=m, tasks=tasks,
+                      series=series.format(what=UNTUNED_SERIES[m]), **tags, **((primary or {}) if i == 0 else {}))
+            for i, m in enumerate(modes)]
 
 
 def contamination_step(cfg: ExperimentConfig, facts: CatalogueFacts, mix: Step, clusters: list[str],
@@ -163,19 +181,19 @@ def _with_contamination(cfg, facts, mix, clusters, tasks=None) -> list[Step]:
 # -- the six studies ----------------------------------------------------------------------------------
 
 def heldout_sweep(cfg: ExperimentConfig, facts: CatalogueFacts) -> list[Step]:
-    """Section 3: per evaluation cluster, a model tuned with it held out vs the untuned base model."""
+    """Section 3 (Figure 5): per evaluation cluster, a model tuned with it held out vs the untuned model with
+    GPT-3-style prompts (zero- and few-shot), and the untuned model with instructions as an extra series."""
     steps: list[Step] = []
     for model in cfg.models:
         for c in cfg.eval_clusters:
             mix = mixture_step(cfg, [c])
             tr = train_step(cfg, model, mix)
             steps += [mix, tr, eval_step(cfg, facts, tr, [c], cluster=c, series="FLAN-style tuned"),
-                      eval_step(cfg, facts, model, [c], cluster=c, series="base (instructions)")]
+                      *untuned_evals(cfg, facts, model, [c], cluster=c, series="{what}, 0-shot")]
             if cfg.baselines:
-                steps += [eval_step(cfg, facts, model, [c], mode="baseline", cluster=c,
-                                    series="base (baseline prompt, 0-shot)"),
-                          eval_step(cfg, facts, model, [c], mode="baseline", shots=cfg.baseline_shots,
-                                    cluster=c, series=f"base (baseline prompt, {cfg.baseline_shots}-shot)")]
+                k = cfg.baseline_shots
+                steps.append(eval_step(cfg, facts, model, [c], mode="baseline", shots=k, cluster=c,
+                                       series=f"{UNTUNED_SERIES['baseline']}, {k}-shot"))
             steps += _with_contamination(cfg, facts, mix, [c])
     return steps
 
@@ -202,7 +220,7 @@ def num_clusters(cfg: ExperimentConfig, facts: CatalogueFacts) -> list[Step]:
     tasks = figure6_eval_tasks(cfg, facts, ev)
     steps: list[Step] = []
     for model in cfg.models:
-        steps.append(eval_step(cfg, facts, model, ev, tasks=tasks, n_clusters=0, series="untuned"))
+        steps += untuned_evals(cfg, facts, model, ev, tasks=tasks, primary={"n_clusters": 0})
         for n in range(1, min(cfg.max_clusters, len(order)) + 1):
             mix = mixture_step(cfg, ev, include=order[:n], label=f"{n} cluster(s): {', '.join(order[:n])}")
             tr = train_step(cfg, model, mix)
@@ -222,25 +240,34 @@ def model_scale(cfg: ExperimentConfig, facts: CatalogueFacts) -> list[Step]:
         tr = train_step(cfg, model, mix)
         scale = {"scale_rank": i, "params": cfg.model_params.get(model)}
         steps += [tr, eval_step(cfg, facts, tr, ev, series=f"{model} (tuned)", **scale),
-                  eval_step(cfg, facts, model, ev, series=f"{model} (untuned)", **scale)]
+                  *untuned_evals(cfg, facts, model, ev, series=f"{model} ({{what}})", **scale)]
     return steps
 
 
+# The instruction ablation's tuned models by template mode (their step variant, CONTRACTS.md B).
+ABLATION_VARIANT = {"natural": "tuned", "no_template": "no-template", "dataset_name": "dataset-name"}
+
+
 def instructions(cfg: ExperimentConfig, facts: CatalogueFacts) -> list[Step]:
-    """Section 4.3: tuned with natural instructions, no template, or the dataset name only."""
+    """Section 4.3 (Figure 8): tuned with natural instructions, no template, or the dataset name only; each
+    evaluation cluster scored by models tuned without it (leave-one-cluster-out, as in Figure 5), or, with
+    instructions_holdout: joint, by one set of models with every evaluation cluster held out together."""
     ev = list(cfg.eval_clusters)
+    groups = [[c] for c in ev] if cfg.instructions_holdout == "per_cluster" else [ev]
     steps: list[Step] = []
     for model in cfg.models:
-        steps.append(eval_step(cfg, facts, model, ev, finetune="none", series="untuned / instructions"))
-        for tm in cfg.instruction_modes:
-            mix = mixture_step(cfg, ev, template_mode=tm, label=f"mixture ({tm}) without {'+'.join(ev)}")
-            tr = train_step(cfg, model, mix)
-            steps += [mix, tr, eval_step(cfg, facts, tr, ev, finetune=tm, series=f"FT {tm} / eval natural")]
-            if tm == "dataset_name":
-                steps.append(eval_step(cfg, facts, tr, ev, mode="dataset_name", finetune=tm,
-                                       series="FT dataset_name / eval dataset_name"))
-            if tm == "natural":
-                steps += _with_contamination(cfg, facts, mix, ev)
+        steps += untuned_evals(cfg, facts, model, ev, finetune="none", series="{what}")
+        for held in groups:
+            for tm in cfg.instruction_modes:
+                mix = mixture_step(cfg, held, template_mode=tm, label=f"mixture ({tm}) without {'+'.join(held)}")
+                tr = train_step(cfg, model, mix)
+                tags = {"finetune": tm, "holdout": held, "variant": ABLATION_VARIANT[tm]}
+                steps += [mix, tr, eval_step(cfg, facts, tr, held, series=f"FT {tm} / eval natural", **tags)]
+                if tm == "dataset_name":
+                    steps.append(eval_step(cfg, facts, tr, held, mode="dataset_name",
+                                           series="FT dataset_name / eval dataset_name", **tags))
+                if tm == "natural":
+                    steps += _with_contamination(cfg, facts, mix, held)
     return steps
 
 
@@ -318,6 +345,30 @@ def protocol(cfg: ExperimentConfig, facts: CatalogueFacts) -> list[str]:
     """The protocol choices this plan makes, one sentence each, naming the paper's figure or section."""
     notes: list[str] = []
     ev = list(cfg.eval_clusters)
+    if cfg.kind in ("heldout_sweep", "num_clusters", "model_scale", "instructions"):
+        how = ("GPT-3-style prompts, as the paper's LaMDA-PT baseline (section 3)" if cfg.untuned_mode == "baseline"
+               else "the instruction templates (untuned_mode: natural; the paper uses GPT-3-style prompts)")
+        extra = ("; the untuned model with instructions is an extra series" if cfg.untuned_instructions
+                 and cfg.untuned_mode != "natural" else "")
+        fewshot = (f"; also {cfg.baseline_shots}-shot GPT-3-style" if cfg.kind == "heldout_sweep" and cfg.baselines
+                   else "")
+        notes.append(f"untuned baseline: {how}{fewshot}{extra}")
+    if cfg.kind == "instructions":
+        if cfg.instructions_holdout == "per_cluster":
+            notes.append(f"Figure 8: each evaluation cluster ({', '.join(ev)}) is scored by its own "
+                         "leave-one-cluster-out models, as in Figure 5 (instructions_holdout: per_cluster)")
+        else:
+            notes.append(f"Figure 8: joint hold-out (instructions_holdout: joint): {', '.join(ev)} held out together "
+                         "from one set of models; the paper uses one leave-one-cluster-out model per cluster")
+        if set(ev) != set(FIGURE5_CLUSTERS):
+            notes.append(f"Figure 8: the paper evaluates Figure 5's clusters ({', '.join(FIGURE5_CLUSTERS)}); "
+                         f"this plan evaluates {', '.join(ev)}")
+    if cfg.kind == "model_scale":
+        notes.append(f"Figure 7: joint hold-out: {', '.join(ev)} held out together from one mixture shared by "
+                     "every model size (section 4.2: the split of section 4.1)")
+        if set(ev) != set(ABLATION_EVAL_CLUSTERS):
+            notes.append(f"Figure 7: the paper holds out {', '.join(ABLATION_EVAL_CLUSTERS)}; this plan holds out "
+                         f"{', '.join(ev)}")
     if cfg.kind == "num_clusters":
         order = cluster_order(cfg, facts)[:cfg.max_clusters]
         how = ("tuning_clusters (user order)" if cfg.tuning_clusters else
