@@ -77,7 +77,7 @@ def test_adding_a_cluster_runs_only_the_new_steps(tmp_path, tiny_llama_dir):
     executed = set(more["executed"])
     assert executed and not executed & old
     kinds = sorted(s["kind"] for s in more["steps"] if s["id"] in executed)
-    assert kinds == ["contamination", "eval", "eval", "mixture", "report", "train"]
+    assert kinds == ["contamination", "eval", "eval", "eval", "mixture", "report", "train"]  # tuned + 2 untuned
     assert figure(cfg, "fig5_clusters")["x"] == ["nli", "commonsense"]
 
 
@@ -113,11 +113,20 @@ def test_instructions(tmp_path, tiny_llama_dir):
 
 
 def test_few_shot(tmp_path, tiny_llama_dir):
+    """Section 4.4: few-shot FLAN is tuned on few-shot prompts and scored with exemplars, next to zero-shot FLAN."""
     cfg = base(tmp_path, tiny_llama_dir, kind="few_shot", shots=[0, 1], contamination={"enabled": False},
-               eval={"fewshot_budget": 180})
-    assert all_done(run_experiment(cfg))
+               fewshot_k=2, fewshot_budget=384, mixture={"max_input_len": 384, "seq_len": 448, "pack_window": 8},
+               train={"batch": {"tokens": 448, "micro_rows": 1}})
+    summary = run_experiment(cfg)
+    assert all_done(summary)
+    trains = [s for s in summary["steps"] if s["kind"] == "train"]
+    assert len(trains) == 2
+    few = [json.loads(line) for d in (cfg.directory / "steps").glob("eval-*")
+           for f in d.glob("examples/rte/*/test-1shot.jsonl") for line in f.read_text().splitlines()]
+    assert few and all(r["prompt"].count("\n\n\n") == 1 for r in few)  # one exemplar, then the query
     f9 = figure(cfg, "fig9_few_shot")
-    assert set(f9["series"]) == {"tuned 0-shot", "tuned 1-shot"} and set(f9["errors"]) == set(f9["series"])
+    assert set(f9["series"]) == {"zero-shot FLAN, 0-shot", "few-shot FLAN, 1-shot"}
+    assert set(f9["errors"]) == set(f9["series"])
 
 
 def test_prompt_tuning(tmp_path, tiny_llama_dir):

@@ -140,6 +140,36 @@ def test_few_shot_evaluates_each_tuned_model_at_each_k():
         ("commonsense", 0), ("commonsense", 4), ("nli", 0), ("nli", 4)]
 
 
+def test_section44_few_shot_flan_is_tuned_and_evaluated_with_exemplars():
+    """Section 4.4: exemplars are used "during training and inference": few-shot FLAN is tuned on few-shot
+    prompts (k <= 16, under 960 tokens) and scored with exemplars, next to zero-shot FLAN scored zero-shot;
+    both held out as in section 3. One budget serves training and evaluation."""
+    steps = plan(cfg("few_shot", eval_clusters=["nli"], shots=[0, 16], mixture={"max_input_len": 1024}), FACTS)
+    by_id = {s.id: s for s in steps}
+    evals = {s.inputs["shots"]: s for s in steps if s.kind == "eval"}
+    zero_train, few_train = by_id[evals[0].deps[0]], by_id[evals[16].deps[0]]
+    assert zero_train.id != few_train.id
+    assert not zero_train.inputs["mixture"].get("few_shot")
+    fs = few_train.inputs["mixture"]["few_shot"]
+    assert fs["enabled"] and fs["k"] == 16 and fs["budget"] == 960
+    assert few_train.inputs["mixture"]["holdout"] == zero_train.inputs["mixture"]["holdout"] == ["nli"]
+    assert few_train.inputs["mixture"]["tokenizer"] == "smollm2-135m-instruct"  # tokens of the tuned model
+    assert evals[16].inputs["eval"]["fewshot_budget"] == 960 and evals[16].inputs["mode"] == "natural"
+    assert (evals[0].tags["variant"], evals[16].tags["variant"]) == ("tuned", "tuned-few-shot")
+    from flanlab.mixtures.config import MixtureConfig
+
+    MixtureConfig.model_validate(few_train.inputs["mixture"])  # the mixture stage accepts it as planned
+    # exemplars at inference only, when asked: the zero-shot model is scored with exemplars
+    inf = plan(cfg("few_shot", eval_clusters=["nli"], shots=[0, 4], fewshot_training="zero_shot"), FACTS)
+    assert len({s.deps[0] for s in inf if s.kind == "eval"}) == 1
+    # bad input: a budget the mixture would truncate, or two different budgets
+    with pytest.raises(FlanlabError, match=r"fewshot_budget \(960\) exceeds mixture.max_input_len \(384\)"):
+        plan(cfg("few_shot", eval_clusters=["nli"], mixture={"max_input_len": 384}), FACTS)
+    with pytest.raises(FlanlabError, match="one budget for training and inference"):
+        plan(cfg("few_shot", eval_clusters=["nli"], fewshot_budget=300, eval={"fewshot_budget": 200},
+                 mixture={"max_input_len": 384}), FACTS)
+
+
 def test_prompt_tuning_holds_out_the_tasks_cluster_and_covers_both_budgets():
     steps = plan(cfg("prompt_tuning", prompt_tuning={"tasks": ["rte", "copa"], "examples": [None, 32]}), FACTS)
     pts = [s for s in steps if s.kind == "prompt_tune"]

@@ -93,7 +93,15 @@ class ExperimentConfig(Config):
     baselines: bool = Field(True, description="heldout_sweep: also score the untuned model with few-shot "
                             "GPT-3-style prompts (baseline_shots exemplars), the paper's LaMDA-PT few-shot")
     baseline_shots: int = Field(1, ge=1, description="few-shot k of the baseline prompts")
-    shots: list[int] = Field(default_factory=lambda: [0, 1], description="few_shot: shot counts evaluated")
+    shots: list[int] = Field(default_factory=lambda: [0, 16], description="few_shot: shot counts evaluated; 0 "
+                             "scores the zero-shot model, k > 0 the model tuned on few-shot prompts, with k exemplars")
+    fewshot_training: Literal["few_shot", "zero_shot"] = Field(
+        "few_shot", description="few_shot: the model scored with exemplars is tuned on few-shot prompts (few_shot, "
+        "section 4.4: exemplars 'during training and inference') or is the zero-shot model (exemplars at "
+        "inference only)")
+    fewshot_k: int = Field(16, ge=1, description="few_shot: most exemplars per training prompt (paper: 16)")
+    fewshot_budget: int = Field(960, ge=1, description="few_shot: token budget of exemplars + input, in training "
+                                "and evaluation (paper: under 960); must fit mixture.max_input_len")
     instruction_modes: list[Literal["natural", "no_template", "dataset_name"]] = Field(
         default_factory=lambda: ["natural", "no_template", "dataset_name"])
     instructions_holdout: Literal["per_cluster", "joint"] = Field(

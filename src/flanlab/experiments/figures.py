@@ -151,7 +151,7 @@ def fig8_instructions(col: Collected) -> Figure | None:
 
 
 def fig9_few_shot(col: Collected) -> Figure | None:
-    pts = [s for s in col.series if s.tags.get("variant") == "tuned" and "shots" in s.tags]
+    pts = [s for s in col.series if s.tags.get("variant") in ("tuned", "tuned-few-shot") and "shots" in s.tags]
     if len({s.tags["shots"] for s in pts}) < 2:
         return None
     m = merged(pts)

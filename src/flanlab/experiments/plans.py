@@ -271,16 +271,57 @@ def instructions(cfg: ExperimentConfig, facts: CatalogueFacts) -> list[Step]:
     return steps
 
 
+def fewshot_mixture(cfg: ExperimentConfig) -> dict[str, Any]:
+    """The mixture's few-shot section for the few-shot FLAN model (section 4.4: k <= 16, < 960 tokens)."""
+    max_in = cfg.mixture.get("max_input_len", 1024)
+    if cfg.fewshot_budget > max_in:
+        raise FlanlabError(f"fewshot_budget ({cfg.fewshot_budget}) exceeds mixture.max_input_len ({max_in}): "
+                           "few-shot training prompts would be truncated; lower fewshot_budget or raise max_input_len")
+    return {**(cfg.mixture.get("few_shot") or {}), "enabled": True, "k": cfg.fewshot_k, "budget": cfg.fewshot_budget}
+
+
+def fewshot_eval(cfg: ExperimentConfig, few: dict[str, Any]) -> dict[str, Any]:
+    """Evaluation settings that build exemplars as the few-shot training prompts were built."""
+    ev = dict(cfg.eval)
+    if ev.get("fewshot_budget") not in (None, cfg.fewshot_budget):
+        raise FlanlabError(f"eval.fewshot_budget ({ev['fewshot_budget']}) differs from fewshot_budget "
+                           f"({cfg.fewshot_budget}); the few-shot study uses one budget for training and inference")
+    ev["fewshot_budget"] = cfg.fewshot_budget
+    for src, dst in (("separator", "fewshot_separator"), ("answer_separator", "fewshot_answer_separator")):
+        if src in few:
+            ev.setdefault(dst, few[src])
+    return ev
+
+
 def few_shot(cfg: ExperimentConfig, facts: CatalogueFacts) -> list[Step]:
-    """Section 4.4: zero-shot vs k-shot evaluation of the tuned models (std over templates in the report)."""
+    """Section 4.4 (Figure 9): per held-out cluster, zero-shot FLAN (tuned on zero-shot prompts, scored
+    zero-shot) next to few-shot FLAN (tuned on few-shot prompts, k <= 16 exemplars within 960 tokens, scored
+    with exemplars from the held-out task's training split): exemplars are used "during training and
+    inference". With fewshot_training: zero_shot, the zero-shot model is scored with exemplars instead."""
     steps: list[Step] = []
+    trained = cfg.fewshot_training == "few_shot"
+    few = fewshot_mixture(cfg) if trained and any(cfg.shots) else None
+    ev_cfg = cfg.model_copy(update={"eval": fewshot_eval(cfg, few or {})}) if any(cfg.shots) else cfg
     for model in cfg.models:
         for c in cfg.eval_clusters:
             mix = mixture_step(cfg, [c])
             tr = train_step(cfg, model, mix)
             steps += [mix, tr]
-            for k in cfg.shots:
-                steps.append(eval_step(cfg, facts, tr, [c], shots=k, cluster=c, series=f"tuned {k}-shot"))
+            if 0 in cfg.shots:
+                steps.append(eval_step(cfg, facts, tr, [c], cluster=c, series="zero-shot FLAN, 0-shot"))
+            ks = [k for k in cfg.shots if k]
+            if ks and trained:
+                # the budget counts tokens of the model being tuned (not the mixture stage's default model)
+                fmix = Step("mixture", f"few-shot mixture without {c}",
+                            {"mixture": {**mix.inputs["mixture"], "few_shot": few,
+                                         "tokenizer": cfg.mixture.get("tokenizer") or model}})
+                ftr = train_step(cfg, model, fmix, label=f"tune {model} on few-shot prompts ({fmix.label})")
+                steps += [fmix, ftr]
+                steps += [eval_step(ev_cfg, facts, ftr, [c], shots=k, cluster=c, variant="tuned-few-shot",
+                                    series=f"few-shot FLAN, {k}-shot") for k in ks]
+            elif ks:
+                steps += [eval_step(ev_cfg, facts, tr, [c], shots=k, cluster=c,
+                                    series=f"zero-shot FLAN, {k}-shot") for k in ks]
             steps += _with_contamination(cfg, facts, mix, [c])
     return steps
 
@@ -363,6 +404,14 @@ def protocol(cfg: ExperimentConfig, facts: CatalogueFacts) -> list[str]:
         if set(ev) != set(FIGURE5_CLUSTERS):
             notes.append(f"Figure 8: the paper evaluates Figure 5's clusters ({', '.join(FIGURE5_CLUSTERS)}); "
                          f"this plan evaluates {', '.join(ev)}")
+    if cfg.kind == "few_shot":
+        if cfg.fewshot_training == "few_shot":
+            notes.append(f"section 4.4: few-shot FLAN is tuned on few-shot prompts (k <= {cfg.fewshot_k}, "
+                         f"<= {cfg.fewshot_budget} tokens) and scored with exemplars "
+                         f"({', '.join(str(k) for k in cfg.shots if k) or 'none'}-shot); zero-shot FLAN scored 0-shot")
+        else:
+            notes.append("section 4.4: exemplars at inference only (fewshot_training: zero_shot); the paper also "
+                         "tunes few-shot FLAN on few-shot prompts")
     if cfg.kind == "model_scale":
         notes.append(f"Figure 7: joint hold-out: {', '.join(ev)} held out together from one mixture shared by "
                      "every model size (section 4.2: the split of section 4.1)")
