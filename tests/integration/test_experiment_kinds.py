@@ -51,6 +51,7 @@ def test_heldout_sweep_end_to_end_then_fully_cached(tmp_path, tiny_llama_dir):
     assert rows[0]["task"] == "rte" and rows[0]["examples"] == 2 and rows[0]["tuned_on_task"] is False
     record = json.loads((cfg.directory / "experiment.json").read_text())
     assert record["environment"]["packages"]["torch"] and record["seeds"]["train"] == 0
+    assert any("GPT-3-style prompts" in n for n in record["protocol"])  # section 3's baseline, in words
     assert all(s["wall_seconds"] is not None for s in record["steps"])
     assert "Steps and wall time" in (cfg.directory / "report" / "report.md").read_text()
 

@@ -141,7 +141,8 @@ def records(col: Collected) -> list[tuple[str, dict[str, Any]]]:
     """(title, record) for each experiment and bare run: environment, seeds, resolved config."""
     out = []
     for e in col.experiments:
-        out.append((f"experiment {e.get('name')}", {"kind": e.get("kind"), "seeds": e.get("seeds"),
+        out.append((f"experiment {e.get('name')}", {"kind": e.get("kind"), "protocol": e.get("protocol", []),
+                                                    "seeds": e.get("seeds"),
                                                     "environment": e.get("environment"), "config": e.get("config")}))
     for r in col.runs:
         out.append((f"run {r['path']}", {"command": r.get("command"), "environment": r.get("environment"),
