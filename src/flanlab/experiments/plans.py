@@ -4,8 +4,10 @@
     steps = plan(cfg, facts)          # mixture -> train -> eval ... -> report, dependencies first
 
 Nothing here touches the disk or a model; the executor (run.py) runs the steps. Each eval step carries
-tags saying what it means (`variant`: base or tuned, `cluster`, `n_clusters`, `shots`, ...), which the
-report reads back from the experiment record to draw the paper's figures.
+tags saying what it means (`variant`: tuned, untuned-baseline, untuned-instructions, tuned-few-shot or an
+ablation name, see CONTRACTS.md B; `cluster`, `n_clusters`, `shots`, ...), which the report reads back from
+the experiment record to draw the paper's figures. `protocol(cfg, facts)` says in words which protocol the
+plan follows (hold-out design, cluster order, evaluation set, untuned baseline); docs/protocol.md has why.
 """
 
 from __future__ import annotations
