@@ -42,8 +42,8 @@ def test_heldout_sweep_end_to_end_then_fully_cached(tmp_path, tiny_llama_dir):
     first = run_experiment(cfg)
     assert all_done(first) and len(first["executed"]) == len(first["steps"]) == 8
     f5 = figure(cfg, "fig5_clusters")
-    assert set(f5["series"]) == {"FLAN-style tuned", "base (instructions)", "base (baseline prompt, 0-shot)",
-                                 "base (baseline prompt, 1-shot)"}
+    assert set(f5["series"]) == {"FLAN-style tuned", "untuned (instructions), 0-shot",
+                                 "untuned (GPT-3-style prompt), 0-shot", "untuned (GPT-3-style prompt), 1-shot"}
     assert all(0.0 <= v[0] <= 1.0 for v in f5["series"].values())
     assert "published: FLAN 137B zero-shot" in f5["reference"]
     (cont,) = (cfg.directory / "steps").glob("contamination-*/contamination.json")
@@ -51,6 +51,7 @@ def test_heldout_sweep_end_to_end_then_fully_cached(tmp_path, tiny_llama_dir):
     assert rows[0]["task"] == "rte" and rows[0]["examples"] == 2 and rows[0]["tuned_on_task"] is False
     record = json.loads((cfg.directory / "experiment.json").read_text())
     assert record["environment"]["packages"]["torch"] and record["seeds"]["train"] == 0
+    assert any("GPT-3-style prompts" in n for n in record["protocol"])  # section 3's baseline, in words
     assert all(s["wall_seconds"] is not None for s in record["steps"])
     assert "Steps and wall time" in (cfg.directory / "report" / "report.md").read_text()
 
@@ -77,7 +78,7 @@ def test_adding_a_cluster_runs_only_the_new_steps(tmp_path, tiny_llama_dir):
     executed = set(more["executed"])
     assert executed and not executed & old
     kinds = sorted(s["kind"] for s in more["steps"] if s["id"] in executed)
-    assert kinds == ["contamination", "eval", "eval", "mixture", "report", "train"]
+    assert kinds == ["contamination", "eval", "eval", "eval", "mixture", "report", "train"]  # tuned + 2 untuned
     assert figure(cfg, "fig5_clusters")["x"] == ["nli", "commonsense"]
 
 
@@ -98,24 +99,35 @@ def test_model_scale(tmp_path, tiny_llama_dir):
                model_params={str(tiny_llama_dir): 1000, str(other): 2000})
     assert all_done(run_experiment(cfg))
     f7 = figure(cfg, "fig7_model_scale")
-    assert f7["x"] == [1000, 2000] and set(f7["series"]) == {"instruction tuned", "untuned"}
+    assert f7["x"] == [1000, 2000] and set(f7["series"]) == {"instruction tuned", "untuned",
+                                                              "untuned (instructions)"}
 
 
 def test_instructions(tmp_path, tiny_llama_dir):
     cfg = base(tmp_path, tiny_llama_dir, kind="instructions", contamination={"enabled": False})
     assert all_done(run_experiment(cfg))
     f8 = figure(cfg, "fig8_instructions")
-    assert set(f8["series"]) == {"untuned / instructions", "FT natural / eval natural", "FT no_template / eval natural",
+    assert set(f8["series"]) == {"untuned (GPT-3-style prompt)", "untuned (instructions)",
+                                 "FT natural / eval natural", "FT no_template / eval natural",
                                  "FT dataset_name / eval natural", "FT dataset_name / eval dataset_name"}
     assert f8["x"] == ["nli", "average"]
 
 
 def test_few_shot(tmp_path, tiny_llama_dir):
+    """Section 4.4: few-shot FLAN is tuned on few-shot prompts and scored with exemplars, next to zero-shot FLAN."""
     cfg = base(tmp_path, tiny_llama_dir, kind="few_shot", shots=[0, 1], contamination={"enabled": False},
-               eval={"fewshot_budget": 180})
-    assert all_done(run_experiment(cfg))
+               fewshot_k=2, fewshot_budget=384, mixture={"max_input_len": 384, "seq_len": 448, "pack_window": 8},
+               train={"batch": {"tokens": 448, "micro_rows": 1}})
+    summary = run_experiment(cfg)
+    assert all_done(summary)
+    trains = [s for s in summary["steps"] if s["kind"] == "train"]
+    assert len(trains) == 2
+    few = [json.loads(line) for d in (cfg.directory / "steps").glob("eval-*")
+           for f in d.glob("examples/rte/*/test-1shot.jsonl") for line in f.read_text().splitlines()]
+    assert few and all(r["prompt"].count("\n\n\n") == 1 for r in few)  # one exemplar, then the query
     f9 = figure(cfg, "fig9_few_shot")
-    assert set(f9["series"]) == {"tuned 0-shot", "tuned 1-shot"} and set(f9["errors"]) == set(f9["series"])
+    assert set(f9["series"]) == {"zero-shot FLAN, 0-shot", "few-shot FLAN, 1-shot"}
+    assert set(f9["errors"]) == set(f9["series"])
 
 
 def test_prompt_tuning(tmp_path, tiny_llama_dir):

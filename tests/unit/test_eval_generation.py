@@ -72,3 +72,36 @@ def test_bad_max_new_tokens(tiny_tok):
 
     with pytest.raises(FlanlabError, match="max_new_tokens"):
         generate(tiny_model("llama"), tiny_tok, "decoder", [GenRequest("x", max_new_tokens=0, where="task t")])
+
+
+class Force:
+    """A logits processor that makes the model emit `ids` in order, then EOS (an answer shape on demand)."""
+
+    def __init__(self, ids: list[int], eos: int):
+        self.ids, self.eos, self.start = ids, eos, None
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        self.start = input_ids.shape[1] if self.start is None else self.start
+        i = input_ids.shape[1] - self.start
+        out = torch.full_like(scores, float("-inf"))
+        out[:, self.ids[i] if i < len(self.ids) else self.eos] = 0.0
+        return out
+
+
+@pytest.mark.parametrize("prompt", ["Question: the capital of France?\nAnswer:", "Q: the capital of France?\n"])
+def test_section44_a_leading_newline_does_not_cut_the_generation_to_nothing(tiny_tok, prompt):
+    """Section 4.4 / GPT-3-style baseline prompts stop at a newline: a model opening its answer with one (or a
+    prompt ending in one) must not yield an empty answer; the stop string ends the answer after content."""
+    from transformers import LogitsProcessorList
+
+    from flanlab.testing import tiny_model
+
+    model = tiny_model("llama", seed=1).eval()
+    ids = tiny_tok.encode("\nParis\nQuestion", add_special_tokens=False)
+    opts = DecodeOptions(extra={"logits_processor": LogitsProcessorList([Force(ids, tiny_tok.eos_token_id)])})
+    (g,) = generate(model, tiny_tok, "decoder", [GenRequest(prompt, 12, ("\n",))], options=opts)
+    assert g.text == "Paris" and g.stopped == "stop" and g.n_tokens <= 4
+    assert cut_at_stop("\nParis\nQuestion", ["\n"]) == ("\nParis", True)
+    assert cut_at_stop(" \n ", ["\n"]) == (" \n ", False)  # whitespace only: nothing to cut

@@ -234,3 +234,23 @@ def test_section_2_3_cells_score_options_with_eos_by_default(toy, tiny_tok):
     bcell = Cell(cat.task("toy_nli"), "baseline", "test", 0, "baseline")
     assert run_cell(bcell, EvalConfig(tasks=["toy_nli"], limit=2, mode="baseline", **base), cat, lm)[1][0][
         "option_eos"] is False
+
+
+def test_section44_baseline_few_shot_exemplars_are_joined_as_the_query_is_scored(toy):
+    """Section 4.4 / GPT-3-style few-shot baselines: each exemplar's answer follows its prompt exactly as the
+    query's answer is scored (the baseline delimiter ' '), demonstrations apart by a blank line; natural-mode
+    few-shot keeps the layout of the mixtures' few-shot training prompts."""
+    cat, base, _ = toy
+    cfg = EvalConfig(tasks=["toy_nli"], limit=3, shots=2, mode="baseline", **base)
+    assert cfg.fewshot_layout() == ("\n\n", " ")
+    _, records = run_cell(Cell(cat.task("toy_nli"), "baseline", "test", 2, "baseline"), cfg, cat, FakeLM())
+    for r in records:
+        *shots, query = r["prompt"].split("\n\n")
+        assert len(shots) == 2 and query.endswith("Answer:")
+        assert all(s.endswith(("Answer: True", "Answer: False")) for s in shots)  # " " + baseline option
+        assert r["continuations"] == [" True", " False"]
+    from flanlab.mixtures.config import FewShotConfig
+
+    fs = FewShotConfig()
+    assert EvalConfig(shots=2).fewshot_layout() == (fs.separator, fs.answer_separator)
+    assert EvalConfig(shots=2, mode="baseline", target_delimiter=" => ").fewshot_layout() == ("\n\n", " => ")

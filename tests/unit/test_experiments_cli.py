@@ -29,7 +29,11 @@ def test_plan_json_lists_missing_steps(tmp_path, capsys):
 
 def test_set_overrides_and_unknown_keys(tmp_path, capsys):
     cfg = write(tmp_path)
+    # no few-shot baseline; the untuned model stays, with GPT-3-style prompts and with instructions (section 3)
     assert main(["experiment", "plan", str(cfg), "--set", "baselines=false", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["steps"]) == 7
+    assert main(["experiment", "plan", str(cfg), "--set", "baselines=false", "--set", "untuned_instructions=false",
+                 "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)["steps"]) == 6
     assert main(["experiment", "plan", str(cfg), "--set", "trian.steps=3"]) == 2
     assert "unknown key 'trian'" in capsys.readouterr().err

@@ -204,3 +204,30 @@ def test_report_reads_only_the_directories_it_is_given(tmp_path):
     (tmp_path / "README.md").write_text("# not a run")
     with pytest.raises(FlanlabError, match="is a file"):
         collect([tmp_path / "README.md"])
+
+
+def test_section3_report_compares_tuned_with_the_untuned_gpt3_style_baseline(tmp_path):
+    """Section 3: the report's comparison is tuned (instructions) vs untuned (GPT-3-style prompts), with the
+    untuned model with instructions as an extra column; old records ("base") are read by their mode."""
+    from flanlab.experiments.report import gain_table
+
+    exp = write_experiment(tmp_path / "sweep", "heldout_sweep", [
+        ("eval", {"variant": "tuned", "model": "m", "shots": 0, "series": "tuned"},
+         results({"rte": ("nli", [0.8, 0.6])})),
+        ("eval", {"variant": "untuned-instructions", "model": "m", "shots": 0, "mode": "natural", "series": "ui"},
+         results({"rte": ("nli", [0.3, 0.5])})),
+        ("eval", {"variant": "untuned-baseline", "model": "m", "shots": 0, "mode": "baseline", "series": "ub"},
+         results({"rte": ("nli", [0.55])}, mode="baseline")),
+        ("eval", {"variant": "untuned-baseline", "model": "m", "shots": 1, "mode": "baseline", "series": "ub1"},
+         results({"rte": ("nli", [0.9])}, mode="baseline", shots=1))])
+    head, rows = gain_table(collect([exp]))
+    assert rows == [["sweep", "m", "nli", "rte", "70.0", "55.0", "+15.0", "40.0"]]
+    assert head[4:8] == ["tuned (instructions)", "untuned (GPT-3-style prompt)", "gain", "untuned (instructions)"]
+    md = write_report([exp], tmp_path / "report")["markdown"].read_text()
+    assert "untuned = GPT-3-style prompts" in md and "| sweep | m | nli | rte | 70.0 | 55.0 | +15.0 | 40.0 |" in md
+
+    old = write_experiment(tmp_path / "old", "heldout_sweep", [
+        ("eval", {"variant": "tuned", "model": "m", "shots": 0}, results({"rte": ("nli", [0.7])})),
+        ("eval", {"variant": "base", "model": "m", "shots": 0, "mode": "natural"}, results({"rte": ("nli", [0.2])})),
+        ("eval", {"variant": "base", "model": "m", "shots": 0, "mode": "baseline"}, results({"rte": ("nli", [0.4])}))])
+    assert gain_table(collect([old]))[1] == [["old", "m", "nli", "rte", "70.0", "40.0", "+30.0", "20.0"]]

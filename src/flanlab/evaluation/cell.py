@@ -74,8 +74,9 @@ def _render_all(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any, examples: list[d
 
             cands = [c for c in pool if c.get("id") != ex.get("id")]  # never itself (evaluation-only tasks)
             random.Random(f"{cfg.fewshot_seed}:{ex.get('id')}").shuffle(cands)
+            sep, ans = cfg.fewshot_layout()  # exemplars joined as the query's answer is scored
             shot = build(cell.task, tset, template, ex, cands, length=lm.length, k=cell.shots,
-                         budget=cfg.fewshot_budget, mode=cell.mode)
+                         budget=cfg.fewshot_budget, mode=cell.mode, separator=sep, answer_separator=ans)
             r = shot.rendered if shot is not None else None
         else:
             r = render(cell.task, tset, template, ex, mode=cell.mode)

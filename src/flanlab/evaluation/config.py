@@ -18,6 +18,9 @@ from ..config import Config
 # encoder-decoder models (the target is its own sequence and the encoder input ends with EOS).
 EOS_JOIN = "eos"
 BASELINE_DELIMITER = " "  # GPT-3-style continuation prompts end with "Answer:" and the option follows a space
+# Few-shot layout (section 4.4): as the mixtures stage builds few-shot training prompts (FewShotConfig), and
+# GPT-3's blank line between demonstrations for baseline prompts.
+FEWSHOT_SEPARATOR, FEWSHOT_ANSWER_SEPARATOR, BASELINE_FEWSHOT_SEPARATOR = "\n\n\n", "\n\n", "\n\n"
 
 
 class EvalConfig(Config):
@@ -60,6 +63,12 @@ class EvalConfig(Config):
     fewshot_seed: int = 0
     fewshot_pool: int = Field(200, ge=1, description="Training examples the exemplars are drawn from.")
     fewshot_budget: int = Field(960, ge=1, description="Token budget of a few-shot prompt (exemplars + input).")
+    fewshot_separator: str | None = Field(None, description="Between exemplars (default: '\\n\\n\\n' as the "
+                                          "mixtures' few-shot training prompts; '\\n\\n' in baseline mode, as GPT-3).")
+    fewshot_answer_separator: str | None = Field(None, description="Between an exemplar's input and its answer "
+                                                 "(default: the target delimiter when it is text, e.g. ' ' in "
+                                                 "baseline mode, so exemplars read as the query is scored; "
+                                                 "'\\n\\n' with the EOS join, as few-shot training prompts).")
     cache: bool = Field(True, description="Reuse finished cells from the cell cache.")
     cache_dir: str | None = Field(None, description="Cell cache (default: <flanlab cache>/eval-cells).")
     out: str | None = Field(None, description="Run directory (default: runs/eval-<model>-<time>).")
@@ -80,6 +89,16 @@ class EvalConfig(Config):
     def option_eos(self) -> bool:
         """Whether rank classification scores EOS after every option (see `rank_eos`)."""
         return self.rank_eos if self.rank_eos is not None else self.mode != "baseline"
+
+    def fewshot_layout(self) -> tuple[str, str]:
+        """(between exemplars, between an exemplar's input and its answer), see the two fields."""
+        delim = self.delimiter()
+        text_join = delim != EOS_JOIN
+        sep = self.fewshot_separator if self.fewshot_separator is not None else (
+            BASELINE_FEWSHOT_SEPARATOR if self.mode == "baseline" else FEWSHOT_SEPARATOR)
+        ans = self.fewshot_answer_separator if self.fewshot_answer_separator is not None else (
+            delim if text_join else FEWSHOT_ANSWER_SEPARATOR)
+        return sep, ans
 
     def stop_strings(self) -> tuple[str, ...]:
         if self.stop is not None:

@@ -44,14 +44,38 @@ class DecodeOptions:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# Stop strings count only after the generation's first non-whitespace character: a model that opens its
+# answer with a newline is not cut to nothing by a newline stop (GPT-3-style prompts end with "Answer:").
+STOP_RULE = "after-leading-whitespace"
+
+
 def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
-    """Text before the earliest stop string, and whether one was found.
+    """Text before the earliest stop string after any leading whitespace, and whether one was found.
 
     >>> cut_at_stop("Paris.\\n\\nQuestion: ...", ["\\n\\n"])
     ('Paris.', True)
+    >>> cut_at_stop("\\nParis\\nQuestion: ...", ["\\n"])
+    ('\\nParis', True)
     """
-    hits = [i for i in (text.find(s) for s in stop if s) if i >= 0]
+    lead = len(text) - len(text.lstrip())
+    hits = [i for i in (text.find(s, lead) for s in stop if s) if i >= 0]
     return (text[:min(hits)], True) if hits else (text, False)
+
+
+class StopAfterContent:
+    """A transformers stopping criterion: a row is done once its new text, past leading whitespace, contains a
+    stop string (transformers' own `stop_strings` also match the prompt's end and a leading newline)."""
+
+    def __init__(self, tokenizer: Any, stop: Sequence[str]):
+        self.tokenizer, self.stop, self.start = tokenizer, [s for s in stop if s], None
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        if self.start is None:  # first call: exactly one new token (works for prompts given as embeddings too)
+            self.start = input_ids.shape[1] - 1
+        texts = self.tokenizer.batch_decode(input_ids[:, self.start:], skip_special_tokens=True)
+        return torch.tensor([cut_at_stop(t, self.stop)[1] for t in texts], dtype=torch.bool, device=input_ids.device)
 
 
 def generate(model: Any, tokenizer: Any, kind: str, requests: Sequence[GenRequest], *, batch_size: int = 8,
@@ -114,7 +138,9 @@ def _generate_batch(model: Any, tokenizer: Any, kind: str, ids: list[list[int]],
     else:  # keep the model's sampling defaults out of greedy/beam decoding (no warnings, no surprises)
         kw.update(temperature=None, top_p=None, top_k=None)
     if stop:
-        kw.update(stop_strings=stop, tokenizer=tokenizer)
+        from transformers import StoppingCriteriaList
+
+        kw.update(stopping_criteria=StoppingCriteriaList([StopAfterContent(tokenizer, stop)]))
     kw.update(opts.extra)
     out = model.generate(input_ids=torch.tensor(rows, device=dev), attention_mask=torch.tensor(mask, device=dev), **kw)
     new = out[:, width:] if left else out[:, 1:]  # decoder: drop the prompt; enc-dec: drop the start token

@@ -29,6 +29,7 @@ from ..tasks.sources import resolve_source, role_split
 from .cache import CellCache, cell_key, file_identity, records_jsonl
 from .cell import Cell, role_limit, run_cell
 from .config import EvalConfig
+from .generation import STOP_RULE
 
 SCHEMA = "flanlab.eval/1"
 
@@ -75,14 +76,14 @@ def cell_identity(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any) -> dict[str, A
              "data": file_identity(path), "limit": role_limit(cfg, cell.role), "template_set": tset.version,
              "template": template, "mode": cell.mode, "shots": cell.shots, "delimiter": cfg.delimiter()}
     if cell.shots:
-        ident["fewshot"] = [cfg.fewshot_seed, cfg.fewshot_pool, cfg.fewshot_budget,
+        ident["fewshot"] = [cfg.fewshot_seed, cfg.fewshot_pool, cfg.fewshot_budget, list(cfg.fewshot_layout()),
                             file_identity(resolve_source(task, role_split(task, "train", overrides), cfg.source,
                                                          cfg.data_dir)[1])]
     if task.is_classification:
         ident["rank_eos"] = cfg.option_eos()
     else:
         ident["decode"] = [cfg.max_new_tokens, cfg.stop_strings(), cfg.num_beams, cfg.do_sample, cfg.temperature,
-                           cfg.top_p, cfg.seed]
+                           cfg.top_p, cfg.seed, STOP_RULE]
     return ident
 
 

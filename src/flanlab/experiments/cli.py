@@ -51,16 +51,19 @@ def plan_cmd(config: Path = CONFIG_ARG, set_: Optional[list[str]] = SET, json_ou
 
     Example: flanlab experiment plan configs/experiments/heldout_sweep.yaml --json
     """
-    from .run import plan_experiment
+    from .run import plan_experiment, plan_protocol
     from .steps import status
 
     cfg = _load(config, set_)
     rows = status(cfg.directory, plan_experiment(cfg))
+    notes = plan_protocol(cfg)
     if json_out:
-        print_json({"experiment": cfg.name, "kind": cfg.kind, "dir": str(cfg.directory), "steps": rows,
-                    "done": sum(r["done"] for r in rows), "missing": sum(not r["done"] for r in rows)})
+        print_json({"experiment": cfg.name, "kind": cfg.kind, "dir": str(cfg.directory), "protocol": notes,
+                    "steps": rows, "done": sum(r["done"] for r in rows), "missing": sum(not r["done"] for r in rows)})
         return
     _print_plan(rows, f"{cfg.name} ({cfg.kind}) -> {cfg.directory}")
+    for n in notes:
+        err.print(f"protocol: {n}", highlight=False)
     err.print(f"{sum(r['done'] for r in rows)} done, {sum(not r['done'] for r in rows)} missing")
 
 

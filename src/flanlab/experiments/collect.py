@@ -185,6 +185,17 @@ def _dedupe_labels(series: list[Series]) -> None:
         seen.setdefault(s.label, set()).update(tasks)
 
 
+VARIANTS = ("tuned", "untuned-baseline", "untuned-instructions")  # CONTRACTS.md B; ablations add their names
+
+
+def variant_of(s: Series) -> str:
+    """A series' variant (CONTRACTS.md B); records written before variants said "base" for every untuned eval."""
+    v = s.tags.get("variant", "")
+    if v == "base" and "mode" in s.tags:
+        return "untuned-baseline" if s.tags["mode"] == "baseline" else "untuned-instructions"
+    return v
+
+
 def merged(series: list[Series]) -> dict[str, dict[str, Any]]:
     """label -> {"tasks": {...}, "clusters": {...}} merging series that share a label (disjoint tasks)."""
     out: dict[str, dict[str, Any]] = {}

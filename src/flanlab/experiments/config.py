@@ -25,6 +25,17 @@ Kind = Literal["heldout_sweep", "num_clusters", "model_scale", "instructions", "
 SUPERGLUE_TASKS = ("boolq", "cb", "copa", "multirc", "record", "rte", "wic", "wsc")
 # The three evaluation clusters held fixed in the number-of-clusters and model-scale studies (4.1, 4.2).
 ABLATION_EVAL_CLUSTERS = ("nli", "closed_book_qa", "commonsense")
+# Figure 5's held-out clusters (section 3), on which the instruction ablation (section 4.3, Figure 8) is evaluated.
+FIGURE5_CLUSTERS = ("nli", "reading_comprehension", "closed_book_qa", "translation")
+# Figure 6 (section 4.1): the order in which the tuning clusters are added (the x axis of the figure; misc is
+# not added, only its conversational QA sub-cluster), and exactly the evaluation tasks its caption lists.
+FIGURE6_CLUSTER_ORDER = ("summarization", "translation", "reading_comprehension", "sentiment", "struct_to_text",
+                         "coreference", "conversational_qa")
+FIGURE6_EVAL_TASKS: dict[str, tuple[str, ...]] = {
+    "commonsense": ("copa", "hellaswag", "piqa", "story_cloze"),
+    "nli": ("anli_r1", "anli_r2", "anli_r3", "qnli", "rte", "snli", "wnli"),
+    "closed_book_qa": ("arc_easy", "arc_challenge", "nq_open", "triviaqa"),
+}
 
 
 class ContaminationConfig(Config):
@@ -64,14 +75,39 @@ class ExperimentConfig(Config):
                                   description="if set, evaluate only these tasks of the evaluation clusters")
     tuning_clusters: list[str] = Field(default_factory=list,
                                        description="num_clusters: order in which clusters are added "
-                                       "(default: decreasing number of tasks)")
+                                       "(default: cluster_order)")
+    cluster_order: Literal["paper", "size"] = Field(
+        "paper", description="num_clusters without tuning_clusters: paper = Figure 6's order (summarization, "
+        "translation, reading comprehension, sentiment, data-to-text, coreference, conversational QA); size = "
+        "decreasing number of datasets in the catalogue")
+    eval_set: Literal["paper", "clusters"] = Field(
+        "paper", description="num_clusters: paper = exactly Figure 6's evaluation tasks for commonsense, NLI and "
+        "closed-book QA (other clusters: all their tasks); clusters = every task of the evaluation clusters")
     max_clusters: int = Field(7, ge=1)
-    baselines: bool = Field(True, description="heldout_sweep: also score the base model with baseline "
-                            "(GPT-3 style) prompts, zero- and few-shot")
+    untuned_mode: Literal["baseline", "natural"] = Field(
+        "baseline", description="how the untuned model is prompted in the main comparison: baseline = "
+        "GPT-3-style prompts, as the paper (section 3: LaMDA-PT is not suited to natural instructions without "
+        "instruction tuning); natural = the instruction templates")
+    untuned_instructions: bool = Field(True, description="also evaluate the untuned model with the instruction "
+                                       "templates, as an extra series (variant untuned-instructions)")
+    baselines: bool = Field(True, description="heldout_sweep: also score the untuned model with few-shot "
+                            "GPT-3-style prompts (baseline_shots exemplars), the paper's LaMDA-PT few-shot")
     baseline_shots: int = Field(1, ge=1, description="few-shot k of the baseline prompts")
-    shots: list[int] = Field(default_factory=lambda: [0, 1], description="few_shot: shot counts evaluated")
+    shots: list[int] = Field(default_factory=lambda: [0, 16], description="few_shot: shot counts evaluated; 0 "
+                             "scores the zero-shot model, k > 0 the model tuned on few-shot prompts, with k exemplars")
+    fewshot_training: Literal["few_shot", "zero_shot"] = Field(
+        "few_shot", description="few_shot: the model scored with exemplars is tuned on few-shot prompts (few_shot, "
+        "section 4.4: exemplars 'during training and inference') or is the zero-shot model (exemplars at "
+        "inference only)")
+    fewshot_k: int = Field(16, ge=1, description="few_shot: most exemplars per training prompt (paper: 16)")
+    fewshot_budget: int = Field(960, ge=1, description="few_shot: token budget of exemplars + input, in training "
+                                "and evaluation (paper: under 960); must fit mixture.max_input_len")
     instruction_modes: list[Literal["natural", "no_template", "dataset_name"]] = Field(
         default_factory=lambda: ["natural", "no_template", "dataset_name"])
+    instructions_holdout: Literal["per_cluster", "joint"] = Field(
+        "per_cluster", description="instructions (Figure 8): per_cluster = each evaluation cluster scored by its "
+        "own leave-one-cluster-out models, as in Figure 5 (the paper); joint = one set of models with every "
+        "evaluation cluster held out together")
     prompt_tuning: PromptTuningSpec = Field(default_factory=PromptTuningSpec)
     contamination: ContaminationConfig = Field(default_factory=ContaminationConfig)
     mixture: dict[str, Any] = Field(default_factory=dict, description="MixtureConfig fields")

@@ -5,9 +5,9 @@
     flanlab demo --data-dir ../shared/data/hf   # the same on the real datasets (a local Hub mirror)
 
 Holds out natural language inference (and paraphrase, by the paper's rule), instruction-tunes the embedded
-SmolLM2-135M-Instruct on the other clusters' bundled samples for a small step budget, evaluates the base
-and the tuned model zero-shot on the held-out NLI tasks over every forward template, and writes the
-report. It is an experiment like any other (kind heldout_sweep, runs/demo[-quick]/): a rerun reuses the
+SmolLM2-135M-Instruct on the other clusters' bundled samples for a small step budget, evaluates the tuned
+model zero-shot on the held-out NLI tasks over every forward template against the untuned model with
+GPT-3-style prompts (the paper's baseline) and with the instruction templates, and writes the report. It is an experiment like any other (kind heldout_sweep, runs/demo[-quick]/): a rerun reuses the
 finished steps; --fresh starts over.
 """
 
@@ -24,7 +24,7 @@ from ..console import err, print_json
 from ..console import out as stdout  # tables on stdout (pipe into grep); logs on stderr
 
 COMMAND_SETTINGS = {"help": "Run the main job: hold out NLI, tune the default model on the other clusters, "
-                    "evaluate base vs tuned zero-shot on NLI, write the report.\n\nExample: flanlab demo --quick"}
+                    "evaluate tuned vs untuned zero-shot on NLI, write the report.\n\nExample: flanlab demo --quick"}
 
 # Budgets sized from measurements on 2 CPU cores (LOG.md, 2026-11-23): steps x tokens per step for tuning,
 # test examples per task (all 10 forward templates each). Estimated on an idle machine: --quick ~2.3 min,
@@ -99,30 +99,37 @@ def demo_config(*, quick: bool, model: str, out: Path, data_dir: str | None, ste
 
 
 def results_table(summary: dict[str, Any], exp_dir: Path) -> list[dict[str, Any]]:
-    """One row per NLI task: base and tuned mean over templates, their std, best-dev score, the gain."""
-    from .collect import collect
+    """One row per NLI task: the untuned model with GPT-3-style prompts (the paper's baseline, `base_*`), the
+    untuned model with instructions, the tuned model's mean over templates, std, best-dev score, and the gain
+    over the baseline."""
+    from .collect import collect, variant_of
 
     col = collect([exp_dir])
-    by = {s.tags.get("variant"): s for s in col.series}
-    base, tuned = by.get("base"), by.get("tuned")
+    by = {variant_of(s): s for s in col.series}
+    base, instr, tuned = by.get("untuned-baseline"), by.get("untuned-instructions"), by.get("tuned")
     from ..evaluation.stats import compare_task, constant_cells
 
     rows = []
     for task in sorted(set((base.tasks if base else {})) | set((tuned.tasks if tuned else {}))):
         b = (base.tasks.get(task) if base else None) or {}
+        i = (instr.tasks.get(task) if instr else None) or {}
         t = (tuned.tasks.get(task) if tuned else None) or {}
         paired = compare_task(b, t, task) if b and t else None
         rows.append({"task": task, "metric": t.get("metric") or b.get("metric"),
                      "templates": len(t.get("templates", {})),
-                     "base_mean": b.get("mean"), "base_std": b.get("std"), "tuned_mean": t.get("mean"),
-                     "tuned_std": t.get("std"), "tuned_best_dev": t.get("best_dev"),
+                     "base_mean": b.get("mean"), "base_std": b.get("std"),
+                     "untuned_instructions_mean": i.get("mean"), "untuned_instructions_std": i.get("std"),
+                     "tuned_mean": t.get("mean"), "tuned_std": t.get("std"), "tuned_best_dev": t.get("best_dev"),
                      "gain": None if b.get("mean") is None or t.get("mean") is None else t["mean"] - b["mean"],
                      # issue 12: intervals, sample size, the paired test, constant-output cells
                      "n": t.get("n", b.get("n")), "base_ci95": b.get("ci95"), "tuned_ci95": t.get("ci95"),
+                     "untuned_instructions_ci95": i.get("ci95"),
                      "gain_ci95": paired["ci95"] if paired else None, "p": paired["p"] if paired else None,
                      "test": paired["test"] if paired else None,
                      "within_noise": paired["within_noise"] if paired else None,
                      "base_constant": sum(1 for x, _ in constant_cells(base.results) if x == task) if base else 0,
+                     "untuned_instructions_constant":
+                         sum(1 for x, _ in constant_cells(instr.results) if x == task) if instr else 0,
                      "tuned_constant": sum(1 for x, _ in constant_cells(tuned.results) if x == task) if tuned else 0})
     return rows
 
@@ -149,25 +156,26 @@ def _print_table(rows: list[dict[str, Any]], title: str, console: Any = None) ->
     f = lambda v: "–" if v is None else f"{100 * v:.1f}"  # noqa: E731
     const = lambda k: f" [red]⚠{k} const[/red]" if k else ""  # noqa: E731
     t = Table(title=title, title_justify="left")
-    for c in ("task", "n", "templates", "base (mean ± std) [95% CI]", "tuned (mean ± std) [95% CI]",
-              "tuned best-dev", "gain [95% CI]", "p"):
+    for c in ("task", "n", "templates", "untuned, GPT-3-style prompt [95% CI]", "untuned, instructions (mean ± std)",
+              "tuned (mean ± std) [95% CI]", "tuned best-dev", "gain [95% CI]", "p"):
         t.add_column(c, justify="left" if c == "task" else "right")
     for r in rows:
         gain = r["gain"]
         style = "" if gain is None or r.get("within_noise") else ("green" if gain > 0 else "red")
         g = f"{'+' if gain and gain > 0 else ''}{f(gain)} {fmt_ci(r.get('gain_ci95'))}"
         t.add_row(r["task"], str(r.get("n") or "–"), str(r["templates"]),
-                  f"{f(r['base_mean'])} ± {f(r['base_std'])} {fmt_ci(r.get('base_ci95'))}"
-                  + const(r.get("base_constant")),
+                  f"{f(r['base_mean'])} {fmt_ci(r.get('base_ci95'))}" + const(r.get("base_constant")),
+                  f"{f(r['untuned_instructions_mean'])} ± {f(r['untuned_instructions_std'])}"
+                  + const(r.get("untuned_instructions_constant")),
                   f"{f(r['tuned_mean'])} ± {f(r['tuned_std'])} {fmt_ci(r.get('tuned_ci95'))}"
                   + const(r.get("tuned_constant")), f(r["tuned_best_dev"]),
                   f"[{style}]{g}[/{style}]" if style else g,
                   "–" if r.get("p") is None else f"{r['p']:.3g}" + (" (noise)" if r.get("within_noise") else ""))
     (console or stdout).print(t)
-    err.print("n: test examples per task; ± std over templates; 95% CI: bootstrap over examples; gain: paired on "
-              "the same examples (p: paired bootstrap, McNemar for single-template accuracy; '(noise)': the "
-              "interval includes 0); const: templates answering one constant option for every example",
-              highlight=False, markup=False)
+    err.print("n: test examples per task; ± std over templates; 95% CI: bootstrap over examples; gain: tuned minus "
+              "the untuned model on GPT-3-style prompts, paired on the same examples (p: paired bootstrap, McNemar "
+              "for single-template accuracy; '(noise)': the interval includes 0); const: templates answering one "
+              "constant option for every example", highlight=False, markup=False)
 
 
 def command(quick: bool = typer.Option(False, "--quick", help="The ~3-minute variant (what CI runs)."),
@@ -179,7 +187,7 @@ def command(quick: bool = typer.Option(False, "--quick", help="The ~3-minute var
             limit: Optional[int] = typer.Option(None, "--limit", help="Evaluation examples per task (0: all)."),
             fresh: bool = typer.Option(False, "--fresh", help="Delete the demo directory first and redo every step."),
             json_out: bool = JSON) -> None:
-    """Hold out NLI, instruction-tune on the other clusters, evaluate base vs tuned zero-shot, write the report.
+    """Hold out NLI, instruction-tune on the other clusters, evaluate tuned vs untuned zero-shot, write the report.
 
     Example: flanlab demo --quick
     """
@@ -193,7 +201,7 @@ def command(quick: bool = typer.Option(False, "--quick", help="The ~3-minute var
     if fresh and out.exists():
         shutil.rmtree(out)
     err.print(f"[bold]flanlab demo{' --quick' if quick else ''}[/bold]: hold out NLI, tune {model} on the other "
-              "clusters, compare base vs tuned zero-shot on the held-out NLI tasks", highlight=False)
+              "clusters, compare tuned vs untuned (GPT-3-style prompts) zero-shot on the held-out NLI tasks", highlight=False)
     err.print("preparing the model (the embedded GGUF is converted once into the cache) ...", highlight=False)
     resolve_path(model, progress=lambda msg: err.print(f"  model: {msg}", highlight=False))
     cfg, tune_source, real_train = demo_config(quick=quick, model=model, out=out, data_dir=data_dir,

@@ -112,6 +112,11 @@ def _params(pts: list[Series], rank: int) -> float | None:
                 None)
 
 
+# Figure 7's lines by step variant (CONTRACTS.md B); "base" is what records written before the variants said.
+VARIANT_LABELS = {"tuned": "instruction tuned", "base": "untuned", "untuned-baseline": "untuned",
+                  "untuned-instructions": "untuned (instructions)"}
+
+
 def fig7_model_scale(col: Collected) -> Figure | None:
     pts = [s for s in col.series if "scale_rank" in s.tags]
     ranks = sorted({s.tags["scale_rank"] for s in pts})
@@ -131,7 +136,7 @@ def fig7_model_scale(col: Collected) -> Figure | None:
             # an interval only where the point is one cluster of one run (an average of several has none stored)
             one = len(hit) == 1 and len(hit[0].clusters) == 1
             cis.append(next(iter(hit[0].clusters.values())).get("ci95") if one else None)
-        label = {"tuned": "instruction tuned", "base": "untuned"}.get(variant, variant)
+        label = VARIANT_LABELS.get(variant, variant)
         series[label], intervals[label] = row, cis
     return _with_ci_note(Figure("fig7_model_scale", "Held-out performance vs model size, tuned and untuned "
                                 "(cf. paper Figure 7)", xs, series, kind="lines", intervals=intervals,
@@ -155,7 +160,7 @@ def fig8_instructions(col: Collected) -> Figure | None:
 
 
 def fig9_few_shot(col: Collected) -> Figure | None:
-    pts = [s for s in col.series if s.tags.get("variant") == "tuned" and "shots" in s.tags]
+    pts = [s for s in col.series if s.tags.get("variant") in ("tuned", "tuned-few-shot") and "shots" in s.tags]
     if len({s.tags["shots"] for s in pts}) < 2:
         return None
     m = merged(pts)

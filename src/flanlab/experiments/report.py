@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from ..runs import atomic_write_text
-from .collect import Collected, collect, merged
+from .collect import Collected, Series, collect, merged, variant_of
 from .figures import Figure, build_figures, render
 from .reference import cluster_references, systems
 
@@ -87,6 +87,33 @@ def cluster_table(col: Collected) -> Table:
                      for v in m.values() for cl in [v["clusters"].get(c) or {}]]
         row += [pct(next((r.value for r in cluster_references(c) if r.system == s), None)) for s in refs]
         rows.append(row)
+    return head, rows
+
+
+def gain_table(col: Collected) -> Table:
+    """The paper's comparison (section 3): per task, the tuned model with instructions vs the untuned model with
+    GPT-3-style prompts, zero-shot, and the gain; the untuned model with instructions as an extra column.
+    One block per experiment and base model; the number-of-clusters points are left to their figure."""
+    groups: dict[tuple[str, str], dict[str, list[Series]]] = {}
+    for s in col.series:
+        v = variant_of(s)
+        if (s.tags.get("shots", 0) or ("n_clusters" in s.tags and v == "tuned")
+                or v not in ("tuned", "untuned-baseline", "untuned-instructions")):
+            continue
+        groups.setdefault((s.experiment, str(s.tags.get("model", ""))), {}).setdefault(v, []).append(s)
+    head = ["experiment", "model", "cluster", "task", "tuned (instructions)", "untuned (GPT-3-style prompt)", "gain",
+            "untuned (instructions)"]
+    rows = []
+    for (exp, model), by in groups.items():
+        if "tuned" not in by or "untuned-baseline" not in by:
+            continue
+        tasks = {v: {t: r for s in ss for t, r in s.tasks.items()} for v, ss in by.items()}
+        for t, r in sorted(tasks["tuned"].items(), key=lambda kv: (kv[1].get("cluster", ""), kv[0])):
+            tm, bm = r.get("mean"), (tasks["untuned-baseline"].get(t) or {}).get("mean")
+            im = (tasks.get("untuned-instructions", {}).get(t) or {}).get("mean")
+            gain = None if tm is None or bm is None else tm - bm
+            rows.append([exp, Path(model).name, r.get("cluster", ""), t, pct(tm), pct(bm),
+                         "–" if gain is None else f"{'+' if gain > 0 else ''}{pct(gain)}", pct(im)])
     return head, rows
 
 
@@ -211,7 +238,8 @@ def records(col: Collected) -> list[tuple[str, dict[str, Any]]]:
     """(title, record) for each experiment and bare run: environment, seeds, resolved config."""
     out = []
     for e in col.experiments:
-        out.append((f"experiment {e.get('name')}", {"kind": e.get("kind"), "seeds": e.get("seeds"),
+        out.append((f"experiment {e.get('name')}", {"kind": e.get("kind"), "protocol": e.get("protocol", []),
+                                                    "seeds": e.get("seeds"),
                                                     "environment": e.get("environment"), "config": e.get("config")}))
     for r in col.runs:
         out.append((f"run {r['path']}", {"command": r.get("command"), "environment": r.get("environment"),
@@ -237,6 +265,8 @@ def html_table(t: Table) -> str:
 
 
 SECTIONS = [
+    ("Instruction tuning vs the untuned model (zero-shot, %; untuned = GPT-3-style prompts as in the paper)",
+     gain_table),
     ("Results per dataset (zero-/few-shot, scores in %; ± std over templates; 95% bootstrap CI over the n examples)",
      dataset_table),
     ("Results per cluster (mean over tasks, %, 95% stratified bootstrap CI, n examples), with published numbers "

@@ -21,7 +21,7 @@ from ..errors import FlanlabError
 from ..runs import atomic_write_json, environment_record, read_json
 from . import executors
 from .config import ExperimentConfig
-from .plans import CatalogueFacts, plan
+from .plans import CatalogueFacts, plan, protocol
 from .steps import STEP_RECORD, Step, is_done, status, step_dir
 
 RECORD = "experiment.json"
@@ -38,10 +38,17 @@ def plan_experiment(cfg: ExperimentConfig) -> list[Step]:
     return plan(cfg, CatalogueFacts.from_catalogue(catalogue_for(cfg)))
 
 
-def write_record(cfg: ExperimentConfig, steps: list[Step], extra: dict[str, Any] | None = None) -> Path:
+def plan_protocol(cfg: ExperimentConfig) -> list[str]:
+    """The protocol choices of the plan in words (which split, order, evaluation set, baseline)."""
+    return protocol(cfg, CatalogueFacts.from_catalogue(catalogue_for(cfg)))
+
+
+def write_record(cfg: ExperimentConfig, steps: list[Step], extra: dict[str, Any] | None = None,
+                 notes: list[str] | None = None) -> Path:
     exp = cfg.directory
     old = read_json(exp / RECORD) if (exp / RECORD).is_file() else {}
     rec = {"schema": "flanlab.experiment/1", "name": cfg.name, "kind": cfg.kind,
+           "protocol": notes if notes is not None else old.get("protocol", []),
            "config": cfg.model_dump(mode="json"), "environment": environment_record(),
            "seeds": {"experiment": cfg.seed, "mixture": cfg.mixture.get("seed", cfg.seed),
                      "train": cfg.train.get("seed", cfg.seed), "eval": cfg.eval.get("seed", cfg.seed)},
@@ -68,13 +75,16 @@ def run_step(step: Step, exp_dir: Path, cfg: ExperimentConfig) -> float:
 
 def run_experiment(cfg: ExperimentConfig, *, only: str | None = None, dry_run: bool = False) -> dict[str, Any]:
     """Run every missing step (or only steps whose id/kind starts with `only`); return a summary."""
-    steps = plan_experiment(cfg)
+    facts = CatalogueFacts.from_catalogue(catalogue_for(cfg))
+    steps, notes = plan(cfg, facts), protocol(cfg, facts)
     exp = cfg.directory
     exp.mkdir(parents=True, exist_ok=True)
-    write_record(cfg, steps)
+    write_record(cfg, steps, notes=notes)
     todo = [s for s in steps if not is_done(exp, s) and (only is None or s.id.startswith(only))]
     err.print(f"[bold]experiment {cfg.name}[/bold] ({cfg.kind}): {len(steps)} steps, "
               f"{len(steps) - len(todo)} done, {len(todo)} to run  ->  {exp}", highlight=False)
+    for n in notes:
+        err.print(f"  protocol: {n}", highlight=False)
     ran: list[dict[str, Any]] = []
     t_start = time.time()
     for i, s in enumerate(todo, 1):
