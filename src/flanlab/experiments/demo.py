@@ -274,9 +274,16 @@ def demo_results(exp_dir: Path, *, n_boot: int = 2000) -> dict[str, Any]:
     return {"experiment": str(exp_dir), "sets": sets}
 
 
+COLLAPSE_MIN_EXAMPLES = 10  # one answer to fewer examples than this is not evidence of a collapse
+
+
 def collapsed(results: dict[str, Any]) -> list[tuple[str, str]]:
-    """The tuned model's held-in cells that answer one constant option to every example."""
-    return [tuple(x) for x in results["sets"].get("held_in", {}).get("constant_cells", {}).get("tuned", [])]
+    """The tuned model's held-in cells (of at least COLLAPSE_MIN_EXAMPLES examples) that answer one constant
+    option to every example."""
+    held_in = results["sets"].get("held_in", {})
+    n = {r["task"]: (r.get("tuned") or {}).get("n", 0) for r in held_in.get("tasks", [])}
+    return [tuple(x) for x in held_in.get("constant_cells", {}).get("tuned", [])
+            if n.get(x[0], 0) >= COLLAPSE_MIN_EXAMPLES]
 
 
 def run_demo(cfg: ExperimentConfig) -> dict[str, Any]:
