@@ -26,6 +26,9 @@ def main() -> None:
     ap.add_argument("--out", default="runs/demo-sweep")
     ap.add_argument("--model", default="smollm2-135m-instruct")
     ap.add_argument("--setting", action="append", required=True)
+    ap.add_argument("--held-in-limit", type=int, default=None)
+    ap.add_argument("--held-out-limit", type=int, default=None)
+    ap.add_argument("--templates", default=None, help="only these template ids (comma-separated), to save time")
     ap.add_argument("--log", default=None, help="JSONL file the rows are appended to (default: OUT/sweep.jsonl)")
     args = ap.parse_args()
 
@@ -39,7 +42,13 @@ def main() -> None:
         tasks = rest[0].split(",") if rest and rest[0] else None
         name = f"{budget}-lr{lr}-s{steps}" + (f"-{len(tasks)}tasks" if tasks else "")
         cfg, info = demo_config(quick=budget == "quick", model=args.model, out=out / name, data_dir=args.data_dir,
-                                steps=int(steps), lr=float(lr), train_tasks=tasks)
+                                steps=int(steps), lr=float(lr), train_tasks=tasks,
+                                held_in_limit=args.held_in_limit, held_out_limit=args.held_out_limit)
+        if args.templates:
+            ids = args.templates.split(",")
+            cfg = cfg.model_copy(update={"eval": {**cfg.eval, "templates": ids}})
+            name += f"-t{len(ids)}"
+            cfg = cfg.model_copy(update={"name": name})
         load0, t0 = os.getloadavg(), time.time()
         res = run_demo(cfg)
         wall = time.time() - t0

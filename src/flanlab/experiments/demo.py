@@ -50,26 +50,27 @@ class Budget:
 BUDGETS: dict[str, Budget] = {
     "quick": Budget(steps=8, lr=1e-4, tokens=1024, held_in=("sst2",), held_out=("rte",),
                     held_in_limit=32, held_out_limit=16),
-    "full": Budget(steps=24, lr=1e-4, tokens=1024, held_in=("sst2", "arc_easy"), held_out=("rte", "cb", "anli_r1"),
+    "full": Budget(steps=24, lr=1e-4, tokens=1024, held_in=("sst2", "arc_easy"), held_out=("rte", "cb"),
                    held_in_limit=100, held_out_limit=40),
 }
 
-# Real mirror: the split each tuned task trains on. Held-in tasks (sst2, arc_easy) train on their labelled
-# test split and are scored on validation (their test role), so no scored example was trained on; the
-# others train on their only labelled split (they are not evaluated here).
+# Real mirror: the split each tuned task trains on (7 clusters). Held-in tasks (sst2, arc_easy) train on their
+# labelled test split and are scored on validation (their test role), so no scored example was trained on;
+# the others train on their only labelled split (they are not evaluated here). Tasks with long inputs (squad,
+# imdb, yelp) are left out: in a 1,024-token step they left ~80 target tokens (LOG.md, demo recipe sweep).
 MIRROR_TRAIN_SPLITS: dict[str, str] = {
-    "sst2": "test", "arc_easy": "test", "arc_challenge": "test", "imdb": "test", "yelp_polarity": "test",
-    "boolq": "validation", "piqa": "validation", "copa": "validation", "winogrande": "validation",
-    "story_cloze": "validation", "common_gen": "validation", "e2e_nlg": "validation", "squad_v1": "validation",
+    "sst2": "test", "arc_easy": "test", "arc_challenge": "test", "boolq": "validation", "piqa": "validation",
+    "copa": "validation", "winogrande": "validation", "story_cloze": "validation", "common_gen": "validation",
+    "e2e_nlg": "validation",
 }
 
 
 def demo_config(*, quick: bool, model: str, out: Path, data_dir: str | None = None, steps: int | None = None,
                 limit: int | None = None, lr: float | None = None, held_in_limit: int | None = None,
-                train_tasks: list[str] | None = None) -> tuple[ExperimentConfig, dict[str, Any]]:
+                held_out_limit: int | None = None, train_tasks: list[str] | None = None) -> tuple[ExperimentConfig, dict[str, Any]]:
     """The demo as an experiment config (kind "demo") and what it will do, in words for the CLI.
 
-    `limit` sets both evaluation limits (0: every example); `held_in_limit` the held-in one alone.
+    `limit` sets both evaluation limits (0: every example); `held_in_limit` / `held_out_limit` one of them.
     `train_tasks` (mirror only) restricts the tuning mixture to these tasks of MIRROR_TRAIN_SPLITS.
     """
     from ..tasks import catalogue
@@ -104,8 +105,10 @@ def demo_config(*, quick: bool, model: str, out: Path, data_dir: str | None = No
                                f"{'/'.join(MIRROR_TRAIN_SPLITS[t] for t in missing)} split to train on")
         mixture["include"] = trained
         mixture["split_overrides"] = {t: {"train": MIRROR_TRAIN_SPLITS[t]} for t in trained}
-    n_out = b.held_out_limit if limit is None else (limit or None)
-    n_in = held_in_limit if held_in_limit is not None else (b.held_in_limit if limit is None else (limit or None))
+    def pick(own: int | None, default: int) -> int | None:
+        return (own or None) if own is not None else (default if limit is None else (limit or None))
+
+    n_in, n_out = pick(held_in_limit, b.held_in_limit), pick(held_out_limit, b.held_out_limit)
     ev = {"source": source, "data_dir": data_dir, "limit": n_out, "best_dev": False, "batch_size": 16}
     cfg = ExperimentConfig(
         name=out.name, runs_dir=str(out.parent), kind="demo", models=[model], eval_clusters=list(HOLDOUT),
