@@ -45,13 +45,15 @@ class Budget:
     held_out_limit: int  # examples per held-out task
 
 
-# Chosen by the sweep (LOG.md 2026-12-02). lr 3e-5 is the paper's; 1e-3 collapses SmolLM2-135M onto the first
-# option within 24 steps (constant answers on every task, issue 12).
+# Learning rate and steps from the sweep (LOG.md, 2026-12-02 demo recipe sweep): lr 3e-5 is the paper's (30k
+# steps of a 137B model); 1e-3 collapses SmolLM2-135M onto the first option within 24 steps (issue 12).
+# Example counts sized for 2 idle cores (docs/demo.md: ~150 training tokens/s, ~450 scored prompt tokens/s):
+# quick ~8k training + ~36k scored tokens (~2.6 min), full ~25k + ~230k (~12 min).
 BUDGETS: dict[str, Budget] = {
     "quick": Budget(steps=8, lr=1e-4, tokens=1024, held_in=("sst2",), held_out=("rte",),
-                    held_in_limit=32, held_out_limit=16),
+                    held_in_limit=24, held_out_limit=12),
     "full": Budget(steps=24, lr=1e-4, tokens=1024, held_in=("sst2", "arc_easy"), held_out=("rte", "cb"),
-                   held_in_limit=100, held_out_limit=40),
+                   held_in_limit=60, held_out_limit=40),
 }
 
 # Real mirror: the split each tuned task trains on (7 clusters). Held-in tasks (sst2, arc_easy) train on their
