@@ -123,7 +123,12 @@ def command(quick: bool = typer.Option(False, "--quick", help="The ~3-minute var
               f"report: {report}", highlight=False)
     cells = res["sets"].get("held_in", {}).get("cells", {}).get("tuned", 0)
     if bad and 2 * len(bad) >= cells:
-        err.print(f"[red]error:[/red] the tuned model is collapsed: it answers one constant option to every "
-                  f"held-in example in {len(bad)} of {cells} cells ({', '.join('/'.join(x) for x in bad[:6])}"
-                  f"{', ...' if len(bad) > 6 else ''}); lower --lr or the number of steps", highlight=False)
-        raise typer.Exit(1)
+        what = (f"the tuned model answers one constant option to every held-in example in {len(bad)} of {cells} "
+                f"cells ({', '.join('/'.join(x) for x in bad[:6])}{', ...' if len(bad) > 6 else ''})")
+        if quick:  # a smoke run: its few steps need not move a 135M model (docs/demo.md)
+            err.print(f"[yellow]warning:[/yellow] {what}: --quick is a smoke run of the pipeline, not a result; "
+                      "run the full demo with --data-dir for one", highlight=False)
+        else:
+            err.print(f"[red]error:[/red] {what}: the tuned model is collapsed, its scores are not a result "
+                      "(lower --lr, or change the number of steps)", highlight=False)
+            raise typer.Exit(1)
