@@ -29,31 +29,47 @@ def test_demo_quick_path_on_a_tiny_model(tmp_path, tiny_llama_dir, capsys):
     code, res, log = run_demo(capsys, "--quick", "--model", str(tiny_llama_dir), "--steps", "1", "--limit", "2",
                               "--out", str(out))
     assert code == 0, log
-    assert [r["task"] for r in res["results"]] == ["cb", "rte"]
-    for r in res["results"]:
-        assert r["templates"] == 10  # every forward template
-        assert 0 <= r["base_mean"] <= 1 and 0 <= r["tuned_mean"] <= 1
-        assert r["gain"] == pytest.approx(r["tuned_mean"] - r["base_mean"])
+    held_in, held_out = res["sets"]["held_in"], res["sets"]["held_out"]
+    assert [r["task"] for r in held_in["tasks"]] == ["sst2"] and [r["task"] for r in held_out["tasks"]] == ["rte"]
+    for st, templates in ((held_in, 8), (held_out, 10)):  # every forward template
+        row = st["tasks"][0]
+        for variant in ("tuned", "untuned-instructions"):
+            assert row[variant]["templates"] == templates and row[variant]["n"] == 2
+            assert 0 <= row[variant]["mean"] <= 1
+        assert row["untuned-baseline"]["templates"] == 1  # the GPT-3-style prompt
+        c = st["tuned_vs_untuned_instructions"]
+        assert c["n"] == 2 and c["ci95"][0] <= c["diff"] <= c["ci95"][1] and 0 <= c["p"] <= 1
+        assert c["diff"] == pytest.approx(st["mean"]["tuned"] - st["mean"]["untuned-instructions"])
     assert Path(res["report"]).is_file() and Path(res["markdown"]).is_file()
-    assert "Zero-shot on held-out NLI" in log and "report:" in log and "step 2/" in log
+    text = " ".join(log.split())  # rich wraps long lines
+    assert "held-in (tuned on; unseen examples)" in text and "held-out NLI" in text and "bundled samples" in text
     mixture = json.loads(next((out / "steps").glob("mixture-*/mixture.json")).read_text())
     assert not {"rte", "cb", "anli_r1", "mnli", "mrpc", "qqp"} & set(mixture["train_tasks"])  # NLI + paraphrase held out
-    assert {"rte", "cb"} <= set(mixture["held_out"])
+    assert "sst2" in mixture["train_tasks"] and {"rte", "cb"} <= set(mixture["held_out"])
+    # held-in examples are scored on a split the tuning never read
+    scored = json.loads(next((out / "steps").glob("eval-*/examples/sst2/01/test-0shot.jsonl")).read_text()
+                        .splitlines()[0])
+    assert scored["split"] == "validation"
 
     code, again, _ = run_demo(capsys, "--quick", "--model", str(tiny_llama_dir), "--steps", "1", "--limit", "2",
                               "--out", str(out))
-    assert code == 0 and again["executed"] == [] and again["results"] == res["results"]
+    assert code == 0 and again["executed"] == [] and again["sets"] == res["sets"]
 
 
 def test_demo_on_the_real_data_mirror(tmp_path, tiny_llama_dir, shared_hf, capsys):
     code, res, log = run_demo(capsys, "--data-dir", str(shared_hf), "--model", str(tiny_llama_dir), "--steps", "1",
                               "--limit", "2", "--out", str(tmp_path / "demo-real"))
     assert code == 0, log
-    tasks = {r["task"] for r in res["results"]}
-    assert {"rte", "cb", "anli_r1"} <= tasks  # every NLI task whose test split the mirror has
-    assert "tuning on the bundled samples" in log or "tuning on the real train splits" in log
-    rte = json.loads(next((tmp_path / "demo-real" / "steps").glob("contamination-*/contamination.json")).read_text())
-    assert all(not r["tuned_on_task"] for r in rte["tasks"])
+    assert [r["task"] for r in res["sets"]["held_out"]["tasks"]] == ["cb", "rte"]
+    assert [r["task"] for r in res["sets"]["held_in"]["tasks"]] == ["arc_easy", "sst2"]
+    assert "the real datasets under" in " ".join(log.split())
+    steps = tmp_path / "demo-real" / "steps"
+    mixture = json.loads(next(steps.glob("mixture-*/mixture.json")).read_text())
+    assert set(mixture["train_tasks"]) == set(res["info"]["train_tasks"]) and "sst2" in mixture["train_tasks"]
+    cont = json.loads(next(steps.glob("contamination-*/contamination.json")).read_text())
+    assert all(not r["tuned_on_task"] for r in cont["tasks"])
+    splits = {json.loads(p.read_text().splitlines()[0])["split"] for p in steps.glob("eval-*/examples/sst2/*/*.jsonl")}
+    assert splits == {"validation"}  # sst2 tuned on its test split, scored on validation
 
 
 @pytest.mark.slow
@@ -64,6 +80,6 @@ def test_demo_quick_on_the_default_model_within_three_minutes(tmp_path):
                           capture_output=True, text=True, env=env, timeout=900)
     wall = time.time() - t0
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "Zero-shot on held-out NLI" in proc.stderr and (tmp_path / "demo" / "report" / "report.html").is_file()
+    assert "held-out NLI" in " ".join(proc.stderr.split()) and (tmp_path / "demo" / "report" / "report.html").is_file()
     budget = float(os.environ.get("FLANLAB_DEMO_QUICK_BUDGET", "180"))
     assert wall < budget, f"flanlab demo --quick took {wall:.0f}s (budget {budget:.0f}s)"

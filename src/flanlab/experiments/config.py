@@ -18,8 +18,8 @@ from pydantic import Field, field_validator
 
 from ..config import Config, load_config
 
-KINDS = ("heldout_sweep", "num_clusters", "model_scale", "instructions", "few_shot", "prompt_tuning")
-Kind = Literal["heldout_sweep", "num_clusters", "model_scale", "instructions", "few_shot", "prompt_tuning"]
+KINDS = ("heldout_sweep", "num_clusters", "model_scale", "instructions", "few_shot", "prompt_tuning", "demo")
+Kind = Literal["heldout_sweep", "num_clusters", "model_scale", "instructions", "few_shot", "prompt_tuning", "demo"]
 
 # The SuperGLUE tasks of the paper's prompt-tuning study (section 4.5), by catalogue name.
 SUPERGLUE_TASKS = ("boolq", "cb", "copa", "multirc", "record", "rte", "wic", "wsc")
@@ -73,6 +73,10 @@ class ExperimentConfig(Config):
                                      description="held-out clusters evaluated zero-shot")
     eval_tasks: list[str] = Field(default_factory=list,
                                   description="if set, evaluate only these tasks of the evaluation clusters")
+    held_in_tasks: list[str] = Field(default_factory=list,
+                                     description="demo: tuned tasks also evaluated (on examples never trained on)")
+    held_in_eval: dict[str, Any] = Field(default_factory=dict,
+                                         description="demo: EvalConfig fields overriding `eval` for held-in tasks")
     tuning_clusters: list[str] = Field(default_factory=list,
                                        description="num_clusters: order in which clusters are added "
                                        "(default: cluster_order)")

@@ -378,7 +378,12 @@ def plan(cfg: ExperimentConfig, facts: CatalogueFacts) -> list[Step]:
         facts.check_cluster(c)
     for t in cfg.eval_tasks:
         facts.cluster_of(t)
-    steps = dedupe(PLANS[cfg.kind](cfg, facts))
+    if cfg.kind == "demo":
+        from .demo import plan_demo  # the demo's plan lives with the demo (it imports the builders above)
+
+        steps = dedupe(plan_demo(cfg, facts))
+    else:
+        steps = dedupe(PLANS[cfg.kind](cfg, facts))
     return steps + [report_step(cfg, steps)]
 
 

@@ -1,0 +1,108 @@
+"""The demo experiment (paper Figure 7, small-scale end): its plan, its paired comparison and its collapse check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from flanlab.errors import FlanlabError
+from flanlab.experiments.demo import (BUDGETS, COLLAPSE_MIN_EXAMPLES, collapsed, demo_config, demo_results,
+                                      stratified_paired_bootstrap)
+from flanlab.experiments.run import plan_experiment
+
+MIRROR_ROOT_TASKS = {"rte": ("aps/super_glue/rte", "validation"), "sst2": ("stanfordnlp/sst2/default", "validation")}
+
+
+def _evals(steps):
+    return [s for s in steps if s.kind == "eval"]
+
+
+def test_figure7_demo_scores_three_models_on_held_in_and_held_out_tasks(tmp_path):
+    cfg, info = demo_config(quick=True, model="m", out=tmp_path / "demo")
+    steps = plan_experiment(cfg)
+    evals = _evals(steps)
+    got = {(s.tags["set"], s.tags["variant"], s.inputs["mode"]) for s in evals}
+    assert got == {(w, v, m) for w in ("held_in", "held_out") for v, m in
+                   (("tuned", "natural"), ("untuned-instructions", "natural"), ("untuned-baseline", "baseline"))}
+    train = next(s for s in steps if s.kind == "train")
+    for s in evals:  # the tuned model is the one the train step made; the untuned ones are the base model
+        assert (train.id in s.deps) == (s.tags["variant"] == "tuned")
+        tasks = s.inputs["tasks"]
+        assert tasks == (info["held_in"] if s.tags["set"] == "held_in" else info["held_out"])
+    held_in = next(s for s in evals if s.tags["set"] == "held_in")
+    assert held_in.inputs["eval"]["limit"] == BUDGETS["quick"].held_in_limit
+    mix = next(s for s in steps if s.kind == "mixture").inputs["mixture"]
+    assert mix["holdout"] == ["nli"]
+
+
+def test_demo_refuses_a_held_in_task_from_a_held_out_cluster(tmp_path):
+    cfg, _ = demo_config(quick=True, model="m", out=tmp_path / "demo")
+    with pytest.raises(FlanlabError, match="held_in_tasks.*rte"):
+        plan_experiment(cfg.model_copy(update={"held_in_tasks": ["sst2", "rte"]}))
+
+
+def test_demo_on_a_mirror_trains_held_in_tasks_on_a_split_it_never_scores(tmp_path):
+    root = tmp_path / "hf"
+    row = {"sst2": {"sentence": "a fine film", "label": 1, "idx": 0},
+           "rte": {"premise": "p", "hypothesis": "h", "label": 0, "idx": 0}}
+    for task, (path, split) in MIRROR_ROOT_TASKS.items():
+        (root / path).mkdir(parents=True)
+        (root / path / f"{split}.jsonl").write_text(json.dumps(row[task]) + "\n")
+    (root / "stanfordnlp/sst2/default/test.jsonl").write_text(json.dumps(row["sst2"]) + "\n")
+    cfg, info = demo_config(quick=True, model="m", out=tmp_path / "demo", data_dir=str(root))
+    assert info["train_tasks"] == ["sst2"] and cfg.mixture["include"] == ["sst2"]
+    assert cfg.mixture["split_overrides"] == {"sst2": {"train": "test"}}
+    held_in = next(s for s in _evals(plan_experiment(cfg)) if s.tags["set"] == "held_in")
+    assert held_in.inputs["eval"].get("split_overrides") is None  # scored on its test role: validation
+    (root / "stanfordnlp/sst2/default/test.jsonl").unlink()
+    with pytest.raises(FlanlabError, match="sst2.*test split to train on"):
+        demo_config(quick=True, model="m", out=tmp_path / "demo", data_dir=str(root))
+
+
+def test_paired_bootstrap_on_a_constructed_pair():
+    a = [0.0] * 50 + [1.0] * 50
+    b = [1.0] * 80 + [0.0] * 20  # +0.3 on the same examples
+    r = stratified_paired_bootstrap([(a, b)], n_boot=1000, seed=1)
+    assert r["diff"] == pytest.approx(0.3) and r["n"] == 100
+    assert 0 < r["ci95"][0] < 0.3 < r["ci95"][1] and r["p"] < 0.01
+    same = stratified_paired_bootstrap([(a, a)], n_boot=200)
+    assert same["diff"] == 0 and same["ci95"] == [0, 0] and same["p"] == 1.0
+    # two tasks count equally, whatever their sizes (the paper's mean over tasks)
+    two = stratified_paired_bootstrap([([0.0] * 10, [1.0] * 10), ([0.0] * 90, [0.0] * 90)], n_boot=200)
+    assert two["diff"] == pytest.approx(0.5)
+    with pytest.raises(FlanlabError, match="same examples"):
+        stratified_paired_bootstrap([([0.0], [1.0, 0.0])])
+
+
+def _write_eval(d: Path, task: str, preds: dict[str, list[int]], labels: list[int]) -> None:
+    d.mkdir(parents=True)
+    for tid, p in preds.items():
+        f = d / "examples" / task / tid / "test-0shot.jsonl"
+        f.parent.mkdir(parents=True)
+        f.write_text("".join(json.dumps({"example_id": f"{task}:validation:{i}", "pred_index": x, "label": y,
+                                         "scores": {"accuracy": float(x == y)}}) + "\n"
+                             for i, (x, y) in enumerate(zip(p, labels))))
+    (d / "results.json").write_text(json.dumps({"tasks": {task: {"metric": "accuracy"}}}))
+
+
+def test_demo_results_flag_a_collapsed_tuned_model(tmp_path):
+    n = COLLAPSE_MIN_EXAMPLES
+    labels = [i % 2 for i in range(n)]
+    steps = []
+    for variant, preds in (("tuned", {"01": [0] * n, "02": [0] * n}),  # one constant answer: collapsed
+                           ("untuned-instructions", {"01": labels, "02": [1 - x for x in labels]})):
+        d = tmp_path / "steps" / variant
+        _write_eval(d, "sst2", preds, labels)
+        steps.append({"id": variant, "kind": "eval", "dir": str(d), "tags": {"set": "held_in", "variant": variant}})
+    (tmp_path / "experiment.json").write_text(json.dumps({"steps": steps}))
+    res = demo_results(tmp_path, n_boot=200)
+    held_in = res["sets"]["held_in"]
+    row = held_in["tasks"][0]
+    assert row["tuned"]["constant"] == ["01", "02"] and row["untuned-instructions"]["constant"] == []
+    assert row["tuned"]["mean"] == 0.5 and row["untuned-instructions"]["std"] == 0.5
+    assert held_in["tuned_vs_untuned_instructions"]["diff"] == pytest.approx(0.0)
+    assert collapsed(res) == [("sst2", "01"), ("sst2", "02")]
+    held_in["tasks"][0]["tuned"]["n"] = n - 1  # too few examples to call it a collapse
+    assert collapsed(res) == []
