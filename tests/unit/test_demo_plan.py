@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from flanlab.errors import FlanlabError
-from flanlab.experiments.demo import (BUDGETS, COLLAPSE_MIN_EXAMPLES, collapsed, demo_config, demo_results,
-                                      stratified_paired_bootstrap)
+from flanlab.experiments.demo import (BUDGETS, COLLAPSE_MIN_EXAMPLES, collapsed, demo_config, demo_results)
 from flanlab.experiments.run import plan_experiment
 
 MIRROR_ROOT_TASKS = {"rte": ("aps/super_glue/rte", "validation"), "sst2": ("stanfordnlp/sst2/default", "validation")}
@@ -61,48 +60,45 @@ def test_demo_on_a_mirror_trains_held_in_tasks_on_a_split_it_never_scores(tmp_pa
         demo_config(quick=True, model="m", out=tmp_path / "demo", data_dir=str(root))
 
 
-def test_paired_bootstrap_on_a_constructed_pair():
-    a = [0.0] * 50 + [1.0] * 50
-    b = [1.0] * 80 + [0.0] * 20  # +0.3 on the same examples
-    r = stratified_paired_bootstrap([(a, b)], n_boot=1000, seed=1)
-    assert r["diff"] == pytest.approx(0.3) and r["n"] == 100
-    assert 0 < r["ci95"][0] < 0.3 < r["ci95"][1] and r["p"] < 0.01
-    same = stratified_paired_bootstrap([(a, a)], n_boot=200)
-    assert same["diff"] == 0 and same["ci95"] == [0, 0] and same["p"] == 1.0
-    # two tasks count equally, whatever their sizes (the paper's mean over tasks)
-    two = stratified_paired_bootstrap([([0.0] * 10, [1.0] * 10), ([0.0] * 90, [0.0] * 90)], n_boot=200)
-    assert two["diff"] == pytest.approx(0.5)
-    with pytest.raises(FlanlabError, match="same examples"):
-        stratified_paired_bootstrap([([0.0], [1.0, 0.0])])
-
-
 def _write_eval(d: Path, task: str, preds: dict[str, list[int]], labels: list[int]) -> None:
+    """An eval step's results.json as the evaluation stage writes it (per-example scores, constant flags)."""
     d.mkdir(parents=True)
-    for tid, p in preds.items():
-        f = d / "examples" / task / tid / "test-0shot.jsonl"
-        f.parent.mkdir(parents=True)
-        f.write_text("".join(json.dumps({"example_id": f"{task}:validation:{i}", "pred_index": x, "label": y,
-                                         "scores": {"accuracy": float(x == y)}}) + "\n"
-                             for i, (x, y) in enumerate(zip(p, labels))))
-    (d / "results.json").write_text(json.dumps({"tasks": {task: {"metric": "accuracy"}}}))
+    acc = {tid: [float(x == y) for x, y in zip(p, labels)] for tid, p in preds.items()}
+    means = [sum(v) / len(v) for v in acc.values()]
+    mean = sum(means) / len(means)
+    per = [sum(v[i] for v in acc.values()) / len(acc) for i in range(len(labels))]
+    templates = {tid: {"test": {"accuracy": sum(v) / len(v), "n": len(v), "constant": len(set(preds[tid])) == 1}}
+                 for tid, v in acc.items()}
+    (d / "results.json").write_text(json.dumps({"tasks": {task: {
+        "metric": "accuracy", "cluster": "sentiment", "templates": templates, "mean": mean, "n": len(labels),
+        "std": (sum((m - mean) ** 2 for m in means) / len(means)) ** 0.5, "scored_role": "test",
+        "per_example": {"ids": [f"{task}:validation:{i}" for i in range(len(labels))], "score": per,
+                        "metric": "accuracy"}}}}))
 
 
-def test_demo_results_flag_a_collapsed_tuned_model(tmp_path):
-    n = COLLAPSE_MIN_EXAMPLES
+def _demo_dir(root: Path, n: int) -> Path:
+    """A finished demo whose tuned model answers option 0 to all n held-in SST-2 examples on both templates,
+    and whose untuned model answers each template's way (template means 0.5 each)."""
     labels = [i % 2 for i in range(n)]
     steps = []
     for variant, preds in (("tuned", {"01": [0] * n, "02": [0] * n}),  # one constant answer: collapsed
                            ("untuned-instructions", {"01": labels, "02": [1 - x for x in labels]})):
-        d = tmp_path / "steps" / variant
+        d = root / "steps" / variant
         _write_eval(d, "sst2", preds, labels)
         steps.append({"id": variant, "kind": "eval", "dir": str(d), "tags": {"set": "held_in", "variant": variant}})
-    (tmp_path / "experiment.json").write_text(json.dumps({"steps": steps}))
-    res = demo_results(tmp_path, n_boot=200)
+    (root / "experiment.json").write_text(json.dumps({"steps": steps}))
+    return root
+
+
+def test_demo_results_flag_a_collapsed_tuned_model(tmp_path):
+    n = COLLAPSE_MIN_EXAMPLES
+    res = demo_results(_demo_dir(tmp_path / "a", n), n_boot=200)
     held_in = res["sets"]["held_in"]
     row = held_in["tasks"][0]
     assert row["tuned"]["constant"] == ["01", "02"] and row["untuned-instructions"]["constant"] == []
     assert row["tuned"]["mean"] == 0.5 and row["untuned-instructions"]["std"] == 0.5
-    assert held_in["tuned_vs_untuned_instructions"]["diff"] == pytest.approx(0.0)
-    assert collapsed(res) == [("sst2", "01"), ("sst2", "02")]
-    held_in["tasks"][0]["tuned"]["n"] = n - 1  # too few examples to call it a collapse
-    assert collapsed(res) == []
+    cmp = held_in["tuned_vs_untuned_instructions"]
+    assert cmp["diff"] == pytest.approx(0.0) and cmp["n"] == n and cmp["ci95"][0] <= 0 <= cmp["ci95"][1]
+    assert collapsed(res) == ["sst2 (2/2 templates constant)"]
+    # too few examples to call one answer a collapse
+    assert collapsed(demo_results(_demo_dir(tmp_path / "b", n - 1), n_boot=200)) == []

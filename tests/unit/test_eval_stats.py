@@ -209,27 +209,3 @@ def test_results_json_carries_intervals_sizes_per_example_scores_and_degeneracy(
     again = evaluate(EvalConfig(tasks=["toy_nli", "toy_qa"], **base), lm=FakeLM(answers={"plus one": "7"}),
                      cat=cat, show_progress=False)
     assert again["cells"]["cached"] == 10 and again["tasks"] == res["tasks"]
-
-
-def test_demo_names_the_held_in_tasks_where_the_tuned_model_collapsed(tmp_path):
-    from test_experiments_report import results, write_experiment
-
-    from flanlab.experiments.demo_cli import collapsed_tasks
-
-    def flagged(res, task, flags):
-        for (tid, roles), f in zip(res["tasks"][task]["templates"].items(), flags):
-            roles["test"]["constant"] = f
-        return res
-
-    tuned = results({"sst2": ("sentiment", [0.5, 0.5]), "boolq": ("reading_comp", [0.6, 0.7]),
-                     "rte": ("nli", [0.5, 0.5])})
-    flagged(tuned, "sst2", [True, True])
-    flagged(tuned, "boolq", [False, False])
-    flagged(tuned, "rte", [True, True])  # held out: not tuned on, so no collapse of tuning
-    base = flagged(flagged(results({"sst2": ("sentiment", [0.5, 0.5])}), "sst2", [True, True]), "sst2", [True, True])
-    d = write_experiment(tmp_path / "exp", "heldout_sweep", [("eval", {"variant": "base"}, base),
-                                                             ("eval", {"variant": "tuned"}, tuned)])
-    assert collapsed_tasks(d, ["nli"]) == ["sst2 (2/2 templates constant)"]
-    flagged(tuned, "sst2", [False, True])
-    d2 = write_experiment(tmp_path / "exp2", "heldout_sweep", [("eval", {"variant": "tuned"}, tuned)])
-    assert collapsed_tasks(d2, ["nli"]) == ["sst2 (1/2 templates constant)"]  # half the templates: collapsed

@@ -22,8 +22,7 @@ split. The recipe (learning rate, steps, tasks, examples) was chosen by the swee
 from __future__ import annotations
 
 import json
-import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -162,135 +161,72 @@ def plan_demo(cfg: ExperimentConfig, facts: Any) -> list[Step]:
 
 # -- results ------------------------------------------------------------------------------------------
 
-def _paired_bootstrap_local(a, b, *, n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
-    return stratified_paired_bootstrap([(list(a), list(b))], n_boot=n_boot, seed=seed)
-
-
-try:  # flanlab.evaluation.stats (issue 12 item 2) where it exists; the same contract otherwise
-    from ..evaluation.stats import paired_bootstrap  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - depends on the merge order
-    paired_bootstrap = _paired_bootstrap_local
-
-
-def stratified_paired_bootstrap(groups: list[tuple[list[float], list[float]]], *, n_boot: int = 2000,
-                                seed: int = 0) -> dict[str, Any]:
-    """b - a for the mean over groups (tasks) of each group's mean over paired examples, with a percentile
-    95% interval and a two-sided p-value from resampling examples within each group (seeded)."""
-    groups = [(a, b) for a, b in groups if a]
-    if not groups or any(len(a) != len(b) for a, b in groups):
-        raise FlanlabError("paired comparison: each group needs the same examples on both sides")
-    diffs = [[y - x for x, y in zip(a, b)] for a, b in groups]
-    mean = lambda v: sum(v) / len(v)  # noqa: E731
-    point = mean([mean(d) for d in diffs])
-    rng = random.Random(seed)
-    boots = []
-    for _ in range(n_boot):
-        boots.append(mean([mean([d[rng.randrange(len(d))] for _ in d]) for d in diffs]))
-    boots.sort()
-    lo, hi = boots[int(0.025 * n_boot)], boots[min(n_boot - 1, int(0.975 * n_boot))]
-    below = sum(x <= 0 for x in boots) / n_boot
-    above = sum(x >= 0 for x in boots) / n_boot
-    return {"diff": point, "ci95": [lo, hi], "p": min(1.0, 2 * min(below, above)),
-            "n": sum(len(d) for d in diffs)}
-
-
-@dataclass
-class Cells:
-    """Per-example scores of one eval step: task -> example id -> [score per template]; constant cells."""
-
-    metric: dict[str, str] = field(default_factory=dict)
-    scores: dict[str, dict[str, list[float]]] = field(default_factory=dict)
-    templates: dict[str, dict[str, float]] = field(default_factory=dict)  # task -> template -> cell score
-    constant: list[tuple[str, str]] = field(default_factory=list)
-
-
-def read_cells(run_dir: Path) -> Cells:
-    """Read the per-example records a finished eval step wrote (examples/<task>/<template>/<role>-*.jsonl)."""
-    out = Cells()
-    res = json.loads((run_dir / "results.json").read_text())
-    for path in sorted((run_dir / "examples").glob("*/*/*.jsonl")):
-        task, template = path.parent.parent.name, path.parent.name
-        metric = res["tasks"][task]["metric"]
-        out.metric[task] = metric
-        recs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-        if not recs:
-            continue
-        for r in recs:
-            out.scores.setdefault(task, {}).setdefault(str(r["example_id"]), []).append(float(r["scores"][metric]))
-        out.templates.setdefault(task, {})[template] = sum(float(r["scores"][metric]) for r in recs) / len(recs)
-        preds = {json.dumps(r.get("pred_index", r.get("prediction"))) for r in recs}
-        if len(recs) > 1 and len(preds) == 1:
-            out.constant.append((task, template))
-    return out
-
-
-def _per_example(c: Cells, task: str) -> dict[str, float]:
-    return {k: sum(v) / len(v) for k, v in c.scores.get(task, {}).items()}
-
-
-def demo_results(exp_dir: Path, *, n_boot: int = 2000) -> dict[str, Any]:
-    """Per set (held-in, held-out): a row per task with each model's mean ± std over templates and n, the
-    set means, and paired comparisons (tuned vs each untuned model) over the same examples."""
+def _step_results(exp_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """(set, variant) -> results.json of each finished eval step of the demo."""
     rec = json.loads((exp_dir / "experiment.json").read_text())
-    cells: dict[tuple[str, str], Cells] = {}
+    out = {}
     for s in rec["steps"]:
         tags = s.get("tags", {})
         if s["kind"] == "eval" and tags.get("set") and tags.get("variant") in VARIANTS:
             d = Path(s.get("dir") or exp_dir / "steps" / s["id"])
             if (d / "results.json").is_file():
-                cells[(tags["set"], tags["variant"])] = read_cells(d)
+                out[(tags["set"], tags["variant"])] = json.loads((d / "results.json").read_text())
+    return out
+
+
+def demo_results(exp_dir: Path, *, n_boot: int | None = None) -> dict[str, Any]:
+    """Per set (held-in, held-out): a row per task with each model's mean ± std over templates, 95% interval
+    and n, the set means, and paired comparisons (tuned vs each untuned model) over the same examples, all
+    from the evaluation stage's results.json (per-example scores, constant-cell flags; evaluation.stats)."""
+    from ..evaluation import stats
+
+    boot = {"n_boot": n_boot} if n_boot else {}
+    res = _step_results(exp_dir)
     sets: dict[str, Any] = {}
     for which in ("held_in", "held_out"):
-        by = {v: cells[(which, v)] for v in VARIANTS if (which, v) in cells}
+        by = {v: res[(which, v)] for v in VARIANTS if (which, v) in res}
         if not by:
             continue
-        tasks = sorted(set().union(*(c.scores for c in by.values())))
+        tasks = sorted(set().union(*(r["tasks"] for r in by.values())))
+        const = {v: stats.constant_cells(r) for v, r in by.items()}
         rows, means = [], {v: [] for v in by}
         for task in tasks:
-            row: dict[str, Any] = {"task": task, "metric": next(c.metric[t] for c in by.values()
-                                                               for t in c.metric if t == task)}
-            for v, c in by.items():
-                vals = list(c.templates.get(task, {}).values())
-                m = sum(vals) / len(vals) if vals else None
-                sd = (sum((x - m) ** 2 for x in vals) / len(vals)) ** 0.5 if vals else None
-                row[v] = {"mean": m, "std": sd, "templates": len(vals), "n": len(c.scores.get(task, {})),
-                          "constant": sorted(t for k, t in c.constant if k == task)}
-                if m is not None:
-                    means[v].append(m)
+            row: dict[str, Any] = {"task": task, "metric": next(r["tasks"][task]["metric"] for r in by.values()
+                                                               if task in r["tasks"])}
+            for v, r in by.items():
+                t = r["tasks"].get(task)
+                if not t:
+                    continue
+                row[v] = {"mean": t["mean"], "std": t["std"], "ci95": t.get("ci95"), "n": t.get("n"),
+                          "templates": len(t["templates"]), "constant": sorted(x for k, x in const[v] if k == task)}
+                if t["mean"] is not None:
+                    means[v].append(t["mean"])
             rows.append(row)
         comparisons = {}
-        if "tuned" in by:
-            for other in ("untuned-instructions", "untuned-baseline"):
-                if other not in by:
-                    continue
-                groups, per_task = [], {}
-                for task in tasks:
-                    a, b = _per_example(by[other], task), _per_example(by["tuned"], task)
-                    ids = sorted(set(a) & set(b))
-                    if ids:
-                        pair = ([a[i] for i in ids], [b[i] for i in ids])
-                        groups.append(pair)
-                        per_task[task] = paired_bootstrap(*pair, n_boot=n_boot)
-                if groups:
-                    comparisons[f"tuned_vs_{other.replace('-', '_')}"] = {
-                        **stratified_paired_bootstrap(groups, n_boot=n_boot), "tasks": per_task}
+        for other in ("untuned-instructions", "untuned-baseline"):
+            if "tuned" not in by or other not in by:
+                continue
+            group = stats.compare_group(by[other], by["tuned"], tasks, which, **boot)
+            if group:
+                per_task = {t: c for t in tasks
+                            if (c := stats.compare_task(by[other]["tasks"].get(t) or {}, by["tuned"]["tasks"].get(t) or {},
+                                                        t, **boot))}
+                comparisons[f"tuned_vs_{other.replace('-', '_')}"] = {**group, "tasks": per_task}
+        big = [r["task"] for r in rows if ((r.get("tuned") or {}).get("n") or 0) >= COLLAPSE_MIN_EXAMPLES]
         sets[which] = {"tasks": rows, "mean": {v: (sum(m) / len(m) if m else None) for v, m in means.items()},
-                       **comparisons,
-                       "constant_cells": {v: [list(x) for x in c.constant] for v, c in by.items()},
-                       "cells": {v: sum(len(t) for t in c.templates.values()) for v, c in by.items()}}
+                       **comparisons, "collapsed": stats.check_collapse(by["tuned"], big) if "tuned" in by else [], "constant_cells": {v: [list(x) for x in c] for v, c in const.items()},
+                       "cells": {v: sum(len(t["templates"]) for t in r["tasks"].values()) for v, r in by.items()}}
     return {"experiment": str(exp_dir), "sets": sets}
 
 
 COLLAPSE_MIN_EXAMPLES = 10  # one answer to fewer examples than this is not evidence of a collapse
 
 
-def collapsed(results: dict[str, Any]) -> list[tuple[str, str]]:
-    """The tuned model's held-in cells (of at least COLLAPSE_MIN_EXAMPLES examples) that answer one constant
-    option to every example."""
-    held_in = results["sets"].get("held_in", {})
-    n = {r["task"]: (r.get("tuned") or {}).get("n", 0) for r in held_in.get("tasks", [])}
-    return [tuple(x) for x in held_in.get("constant_cells", {}).get("tuned", [])
-            if n.get(x[0], 0) >= COLLAPSE_MIN_EXAMPLES]
+def collapsed(results: dict[str, Any]) -> list[str]:
+    """Held-in tasks (of at least COLLAPSE_MIN_EXAMPLES examples) on which the tuned model answers one constant
+    option to every example on at least half its templates (evaluation.stats.check_collapse), as
+    "task (k/m templates constant)"."""
+    return list(results["sets"].get("held_in", {}).get("collapsed", []))
 
 
 def run_demo(cfg: ExperimentConfig) -> dict[str, Any]:
