@@ -8,6 +8,7 @@ Unknown keys are errors naming the key and the file. The resolved config is save
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -71,14 +72,19 @@ def format_validation_error(err: ValidationError, source: str) -> str:
 COMMAND_SECTIONS = ("train", "eval")
 
 
-def file_section(data: dict[str, Any], section: str | None, path: str | Path) -> dict[str, Any]:
+def file_section(data: dict[str, Any], section: str | None, path: str | Path,
+                 fields: Iterable[str] = ()) -> dict[str, Any]:
     """The mapping a command reads from a config file.
 
     A file either holds the command's keys at its top level, or only command sections (`train:`, `eval:`),
     of which the command reads its own. Anything else at the top level of a sectioned file would be read by
-    no command: an error naming the key (not a silent no-op).
+    no command: an error naming the key (not a silent no-op). A file whose keys are all the command's own
+    `fields` is a top-level file even where a field shares a section's name (a train run's config.yaml has
+    an `eval:` mapping: the held-out scoring during training).
     """
     if not section or not any(k in COMMAND_SECTIONS for k in data):
+        return data
+    if fields and set(data) <= set(fields) and section not in data:
         return data
     stray = [k for k in data if k not in COMMAND_SECTIONS]
     if stray:
@@ -108,7 +114,7 @@ def load_config(
     data: dict[str, Any] = {}
     source = str(path) if path else "command line"
     if path:
-        data = file_section(read_yaml(path), section, path)
+        data = file_section(read_yaml(path), section, path, model.model_fields)
     apply_overrides(data, overrides)
     for key, value in (cli or {}).items():
         if value is not None:

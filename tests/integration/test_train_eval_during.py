@@ -10,7 +10,7 @@ import torch
 
 from flanlab.errors import FlanlabError
 from flanlab.training.config import TrainConfig
-from flanlab.training.data import ListMixture
+from flanlab.testing import ListMixture
 
 pytestmark = pytest.mark.integration
 

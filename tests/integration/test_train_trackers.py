@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from flanlab.training.config import TrainConfig
-from flanlab.training.data import ListMixture
+from flanlab.testing import ListMixture
 
 pytestmark = pytest.mark.integration
 

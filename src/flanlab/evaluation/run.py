@@ -170,14 +170,14 @@ def evaluate(cfg: EvalConfig, *, lm: LM | None = None, cat: Any = None, command:
     if resume and not (path / "run.json").is_file():
         raise FlanlabError(f"--resume: {path} holds no run to continue (no run.json); drop --resume to start one")
     run = RunDir.create(path, command=command, config=cfg, resume=resume, overwrite=overwrite)
-    if no_dev:
-        names = sorted(no_dev)
-        run.update(best_dev_unavailable=names)
-        err.print(f"warning: best-dev template unavailable for {len(names)} task(s) without a dev split "
-                  f"({', '.join(names[:6])}{', ...' if len(names) > 6 else ''}): their score is the mean over "
-                  "templates on the test split", style="yellow", highlight=False, markup=False, soft_wrap=True)
-    err.print(f"evaluating {cfg.model} -> {path}", highlight=False, markup=False)
-    try:
+    try:  # from here on, any stop (Ctrl-C included) is recorded in run.json
+        if no_dev:
+            names = sorted(no_dev)
+            run.update(best_dev_unavailable=names)
+            err.print(f"warning: best-dev template unavailable for {len(names)} task(s) without a dev split "
+                      f"({', '.join(names[:6])}{', ...' if len(names) > 6 else ''}): their score is the mean over "
+                      "templates on the test split", style="yellow", highlight=False, markup=False, soft_wrap=True)
+        err.print(f"evaluating {cfg.model} -> {path}", highlight=False, markup=False)
         results = runner.evaluate(cfg, lm=lm, run=run, cat=cat, show_progress=show_progress, without_dev=no_dev)
         params = model_params(lm, cfg.model)
     except BaseException as e:
