@@ -8,6 +8,13 @@ A generation ends at EOS, at the first stop string (the text is cut there) or af
 (`stopped == "length"`: a generation that never stopped; the runner counts and reports these). Decoder
 prompts are left-padded (position ids follow the attention mask), so the output does not depend on the
 batch; requests are sorted by length and batched.
+
+Greedy decoding of decoder-only transformers models runs flanlab's own loop (`greedy_decode`) instead of
+`model.generate`: one prefill over the length-sorted, left-padded batch (the LM head only on the last
+column), then one token per step through the KV cache, and a row that has ended (EOS, a stop string in
+its generated text, its own `max_new_tokens`) leaves the batch and the cache at once, so no step is spent
+on finished rows or on a batch-mate's longer budget. Its tokens are those of `model.generate` (tested);
+beam search, sampling, encoder-decoder models and wrapped models (soft prompts) use `model.generate`.
 """
 
 from __future__ import annotations
@@ -55,8 +62,9 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
 
 
 def generate(model: Any, tokenizer: Any, kind: str, requests: Sequence[GenRequest], *, batch_size: int = 8,
-             options: DecodeOptions | None = None, max_length: int | None = None,
+             options: DecodeOptions | None = None, max_length: int | None = None, max_tokens: int | None = None,
              progress: Callable[[int], None] | None = None) -> list[Generation]:
+    """Decode every request; `max_tokens` caps the padded tokens of one prefill forward (greedy loop only)."""
     import torch
 
     from .rank import model_max_length
@@ -69,17 +77,132 @@ def generate(model: Any, tokenizer: Any, kind: str, requests: Sequence[GenReques
     encoded = [_encode(tokenizer, kind, r, max_length) for r in requests]
     order = sorted(range(len(requests)), key=lambda i: (-len(encoded[i]), -requests[i].max_new_tokens, i))
     results: list[Generation | None] = [None] * len(requests)
+    fast = uses_greedy_loop(model, kind, opts)
     with torch.inference_mode():
         for start in range(0, len(order), max(1, batch_size)):
             idx = order[start:start + batch_size]
             if opts.do_sample:
                 torch.manual_seed(opts.seed + start)
-            outs = _generate_batch(model, tokenizer, kind, [encoded[i] for i in idx], [requests[i] for i in idx], opts)
+            batch_ids, batch_reqs = [encoded[i] for i in idx], [requests[i] for i in idx]
+            if fast:
+                outs = greedy_decode(model, tokenizer, batch_ids, batch_reqs, max_tokens)
+            else:
+                outs = _generate_batch(model, tokenizer, kind, batch_ids, batch_reqs, opts)
             for i, g in zip(idx, outs):
                 results[i] = g
             if progress:
                 progress(len(idx))
     return results  # type: ignore[return-value]
+
+
+def uses_greedy_loop(model: Any, kind: str, opts: DecodeOptions) -> bool:
+    """Whether `generate` decodes with `greedy_decode` (greedy, decoder-only, a plain transformers model)."""
+    from transformers import PreTrainedModel
+
+    return (kind == "decoder" and opts.num_beams == 1 and not opts.do_sample and not opts.extra
+            and isinstance(model, PreTrainedModel))
+
+
+def greedy_decode(model: Any, tokenizer: Any, ids: list[list[int]], reqs: list[GenRequest],
+                  prefill_tokens: int | None = None) -> list[Generation]:
+    """Greedy decoding of one batch of prompts (token ids) through the KV cache; ended rows leave the batch.
+
+    Prefill: the prompts (longest first) go through the model in groups of at most `prefill_tokens`
+    padded tokens (None: all at once), each group's cache is left-padded to the batch's width and the
+    caches are joined, so no prompt is padded beyond its group's longest. Decoding: row r stops at EOS,
+    when one of its stop strings appears in its generated text, or after its own `max_new_tokens`; the
+    finished rows are dropped from the batch, the attention mask and the cache before the next step.
+    """
+    import torch
+
+    dev = next(model.parameters()).device
+    eos = tokenizer.eos_token_id
+    arg = _cache_arg(model)
+    groups = _prefill_groups([len(x) for x in ids], prefill_tokens)
+    parts = [_prefill(model, tokenizer, arg, [ids[i] for i in g]) for g in groups]
+    if len(parts) == 1:
+        cache, mask, last, nxt = parts[0]
+    elif all(_joinable(p[0]) for p in parts):
+        cache, mask = _join(parts)
+        last, nxt = torch.cat([p[2] for p in parts]), torch.cat([p[3] for p in parts])
+    else:  # a cache whose layers cannot be joined by padding (sliding windows, ...): one prefill
+        cache, mask, last, nxt = _prefill(model, tokenizer, arg, ids)
+    kw = {arg: cache, "use_cache": True, "logits_to_keep": 1}
+    rows, gen = list(range(len(ids))), [[] for _ in ids]
+    while True:
+        keep = []
+        for j, (r, t) in enumerate(zip(rows, nxt.tolist())):
+            gen[r].append(t)
+            req = reqs[r]
+            ended = t == eos or len(gen[r]) >= req.max_new_tokens or (
+                bool(req.stop) and cut_at_stop(tokenizer.decode(gen[r], skip_special_tokens=True), req.stop)[1])
+            if not ended:
+                keep.append(j)
+        if not keep:
+            break
+        if len(keep) < len(rows):
+            sel = torch.tensor(keep, device=dev)
+            cache.batch_select_indices(sel)
+            mask, last, nxt, rows = mask[sel], last[sel], nxt[sel], [rows[j] for j in keep]
+        mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=1)
+        last = last + 1
+        nxt = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=last[:, None], **kw).logits[:, -1].argmax(-1)
+    return [_finish(tokenizer, g, r) for g, r in zip(gen, reqs)]
+
+
+def _prefill_groups(lengths: list[int], max_tokens: int | None) -> list[list[int]]:
+    """Consecutive rows (lengths in descending order) in groups of at most max_tokens padded tokens."""
+    groups: list[list[int]] = []
+    for i, n in enumerate(lengths):
+        if groups and (max_tokens is None or (len(groups[-1]) + 1) * lengths[groups[-1][0]] <= max_tokens):
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def _prefill(model: Any, tokenizer: Any, arg: str, ids: list[list[int]]):
+    """One left-padded forward over the prompts: (cache, attention mask, last positions, next tokens)."""
+    import torch
+    from transformers import DynamicCache
+
+    dev = next(model.parameters()).device
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    width = max(len(x) for x in ids)
+    inp = torch.tensor([[pad] * (width - len(x)) + x for x in ids], device=dev)
+    mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids], device=dev)
+    pos = (mask.cumsum(-1) - 1).clamp(min=0)
+    cache = DynamicCache(config=model.config)
+    logits = model(input_ids=inp, attention_mask=mask, position_ids=pos, use_cache=True, logits_to_keep=1,
+                   **{arg: cache}).logits
+    return cache, mask, pos[:, -1], logits[:, -1].argmax(-1)
+
+
+def _joinable(cache: Any) -> bool:
+    from transformers.cache_utils import DynamicLayer
+
+    return all(type(layer) is DynamicLayer and layer.is_initialized for layer in cache.layers)
+
+
+def _join(parts: list) -> tuple[Any, Any]:
+    """The caches and masks of prefill groups joined along the batch, each left-padded to the widest."""
+    import torch
+    import torch.nn.functional as F
+
+    width = max(p[1].shape[1] for p in parts)
+    cache = parts[0][0]
+    for li, layer in enumerate(cache.layers):
+        for name in ("keys", "values"):
+            setattr(layer, name, torch.cat([F.pad(getattr(p[0].layers[li], name), (0, 0, width - p[1].shape[1], 0))
+                                            for p in parts]))
+    return cache, torch.cat([F.pad(p[1], (width - p[1].shape[1], 0)) for p in parts])
+
+
+def _cache_arg(model: Any) -> str:
+    """The forward's name for the KV cache: `cache` (transformers >= 5.24), else `past_key_values`."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
 def _encode(tokenizer: Any, kind: str, r: GenRequest, max_length: int) -> list[int]:

@@ -106,7 +106,7 @@ class HFLM:
         from .generation import generate
 
         return generate(self.model, self.tokenizer, self.kind, requests, batch_size=self.batch_size,
-                        options=self.decode, progress=progress)
+                        options=self.decode, max_tokens=self.max_tokens, progress=progress)
 
 
 class LazyLM:
