@@ -11,7 +11,7 @@ import yaml
 from flanlab.errors import FlanlabError
 from flanlab.evaluation.cell import Cell, run_cell
 from flanlab.evaluation.config import EvalConfig
-from flanlab.evaluation.lm import FakeLM
+from flanlab.testing import FakeLM
 from flanlab.evaluation.runner import best_dev_template, evaluate, plan, task_result
 
 TOY = {
@@ -206,3 +206,26 @@ def test_few_shot_prompts_use_training_exemplars(toy):
     assert records[0]["prompt"] != records[1]["prompt"]
     again = run_cell(Cell(cat.task("toy_nli"), "01", "test", 2, "natural"), cfg, cat, FakeLM())[1]
     assert [r["prompt"] for r in again] == [r["prompt"] for r in records]  # seeded: reproducible
+
+
+def test_the_lm_protocol_is_what_the_stage_boundary_checks():
+    """HFLM, the lazy loader and the test double all satisfy evaluation.lm.LM; a model object does not."""
+    from flanlab.evaluation.lm import HFLM, LM, LazyLM
+    from flanlab.testing import tiny_model, tiny_tokenizer
+
+    assert isinstance(FakeLM(), LM)
+    assert isinstance(HFLM(tiny_model("llama"), tiny_tokenizer(), "decoder", "tiny"), LM)
+    assert isinstance(LazyLM("x", lambda: FakeLM(), "decoder", "fp"), LM)
+    assert not isinstance(tiny_model("llama"), LM)
+
+
+def test_adapters_do_not_import_the_lm_module():
+    """The adapter loader is below the LM wrapper: evaluation.adapters never imports evaluation.lm."""
+    import ast
+    import inspect
+
+    import flanlab.evaluation.adapters as adapters
+
+    tree = ast.parse(inspect.getsource(adapters))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert "lm" not in imported and "flanlab.evaluation.lm" not in imported

@@ -14,7 +14,7 @@ import math
 import random
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import FlanlabError
 from ..tasks.render import Rendered, render
@@ -24,6 +24,9 @@ from .config import EOS_JOIN, EvalConfig
 from .generation import GenRequest
 from .metrics import Item, check_metric, compute, example_scores, target_language
 from .rank import RankRequest
+
+if TYPE_CHECKING:
+    from .lm import LM
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ def load_examples(cell: Cell, cfg: EvalConfig, role: str | None = None, limit: i
     return examples
 
 
-def _render_all(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any, examples: list[dict]) -> list[tuple[dict, Rendered]]:
+def _render_all(cell: Cell, cfg: EvalConfig, cat: Any, lm: LM, examples: list[dict]) -> list[tuple[dict, Rendered]]:
     tset = cat.templates(cell.task)
     template = tset.get(cell.template_id) if cell.mode == "natural" else None
     pool = load_examples(cell, cfg, role="train", limit=cfg.fewshot_pool) if cell.shots else []
@@ -85,7 +88,7 @@ def _render_all(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any, examples: list[d
     return out
 
 
-def _joins(cfg: EvalConfig, lm: Any) -> tuple[str, str]:
+def _joins(cfg: EvalConfig, lm: LM) -> tuple[str, str]:
     """(text appended to the prompt, text put before each answer), from the configured delimiter."""
     delim = cfg.delimiter()
     if delim == EOS_JOIN:
@@ -93,7 +96,7 @@ def _joins(cfg: EvalConfig, lm: Any) -> tuple[str, str]:
     return "", delim
 
 
-def run_cell(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any, progress: Any = None) -> tuple[dict, list[dict]]:
+def run_cell(cell: Cell, cfg: EvalConfig, cat: Any, lm: LM, progress: Any = None) -> tuple[dict, list[dict]]:
     t0 = time.time()
     metrics = [check_metric(m) for m in cell.task.metrics]
     examples = load_examples(cell, cfg)
@@ -138,7 +141,7 @@ def _classify(cell, pairs, suffix, prefix, lm, progress, base):
     return records, items, {"accuracy_per_token": right_tok / n, "accuracy_per_char": right_chr / n}
 
 
-def target_budget(cfg: EvalConfig, lm: Any, pairs: list[tuple[dict, Rendered]]) -> int:
+def target_budget(cfg: EvalConfig, lm: LM, pairs: list[tuple[dict, Rendered]]) -> int:
     """The cell's generation length: 1.25x its longest reference + 8 tokens, at most cfg.max_new_tokens."""
     longest = max(lm.length(g) for _, r in pairs for g in (r.references or (r.targets,)))
     return max(1, min(cfg.max_new_tokens, math.ceil(1.25 * longest) + 8))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..console import err
 from ..errors import FlanlabError
@@ -28,6 +28,9 @@ from ..tasks.sources import resolve_source, role_split
 from .cache import CellCache, cell_key, file_identity, records_jsonl
 from .cell import Cell, role_limit, run_cell
 from .config import EvalConfig
+
+if TYPE_CHECKING:
+    from .lm import LM
 
 SCHEMA = "flanlab.eval/1"
 
@@ -52,7 +55,7 @@ def plan(cfg: EvalConfig, cat: Any) -> list[Cell]:
     return cells
 
 
-def cell_identity(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any) -> dict[str, Any]:
+def cell_identity(cell: Cell, cfg: EvalConfig, cat: Any, lm: LM) -> dict[str, Any]:
     """Every input that can change the cell's numbers (the cache key is a hash of this)."""
     task, tset = cell.task, cat.templates(cell.task)
     overrides = cfg.split_overrides.get(task.name)
@@ -87,7 +90,7 @@ def _failed(cell: Cell, e: BaseException) -> dict[str, Any]:
             "mode": cell.mode, "status": "failed", "reason": reason}
 
 
-def evaluate(cfg: EvalConfig, lm: Any = None, run: Any = None, cat: Any = None, show_progress: bool = True) -> dict:
+def evaluate(cfg: EvalConfig, lm: LM | None = None, run: Any = None, cat: Any = None, show_progress: bool = True) -> dict:
     """Run (or load from the cache) every cell and aggregate; writes into `run` (a RunDir) when given."""
     from .lm import lazy_hflm
     from .generation import DecodeOptions
@@ -118,7 +121,7 @@ def evaluate(cfg: EvalConfig, lm: Any = None, run: Any = None, cat: Any = None, 
     return results
 
 
-def _one_cell(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any, cache: CellCache, bar: Any):
+def _one_cell(cell: Cell, cfg: EvalConfig, cat: Any, lm: LM, cache: CellCache, bar: Any):
     try:
         key = cell_key(cell_identity(cell, cfg, cat, lm))
         hit = cache.load(key)
@@ -212,7 +215,7 @@ def cluster_results(tasks: dict[str, dict]) -> dict[str, dict]:
     return out
 
 
-def aggregate(cfg: EvalConfig, lm: Any, cat: Any, summaries: list[dict]) -> dict[str, Any]:
+def aggregate(cfg: EvalConfig, lm: LM, cat: Any, summaries: list[dict]) -> dict[str, Any]:
     by_task: dict[str, list[dict]] = {}
     for s in summaries:
         by_task.setdefault(s["task"], []).append(s)
