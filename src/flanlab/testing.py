@@ -96,6 +96,9 @@ class FakeLM:
     def length(self, text: str) -> int:
         return len(text.split())
 
+    def chat_prompt(self, text: str) -> str:
+        return f"<|user|>{text}<|end|><|assistant|>"
+
     def _check(self, context: str) -> None:
         if self.fail_on and self.fail_on in context:
             raise RuntimeError(f"fake failure on a prompt containing {self.fail_on!r}")

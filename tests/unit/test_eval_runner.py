@@ -229,3 +229,20 @@ def test_adapters_do_not_import_the_lm_module():
     tree = ast.parse(inspect.getsource(adapters))
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert "lm" not in imported and "flanlab.evaluation.lm" not in imported
+
+
+def test_chat_template_wraps_prompts_and_is_recorded(toy):
+    """chat_template=True: every prompt is the model's chat rendering of the template text (no EOS join),
+    results.json says so, and the cell cache keeps the two apart."""
+    cat, base, _ = toy
+    cfg = EvalConfig(tasks=["toy_nli", "toy_qa"], best_dev=False, **base)
+    lm = FakeLM()
+    plain = evaluate(cfg, lm=lm, cat=cat, show_progress=False)
+    chat_cfg = cfg.model_copy(update={"chat_template": True})
+    calls = lm.calls
+    chat = evaluate(chat_cfg, lm=lm, cat=cat, show_progress=False)
+    assert plain["chat_template"] is False and chat["chat_template"] is True
+    assert lm.calls > calls  # not served from the plain run's cache
+    _, records = run_cell(Cell(cat.task("toy_nli"), "01", "test", 0, "natural"), chat_cfg, cat, FakeLM())
+    assert all(r["prompt"].startswith("<|user|>") and r["prompt"].endswith("<|assistant|>") for r in records)
+    assert all(r["continuations"] == r["options"] for r in records)  # the answer follows the assistant's opening

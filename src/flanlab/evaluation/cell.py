@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import FlanlabError
@@ -89,7 +89,10 @@ def _render_all(cell: Cell, cfg: EvalConfig, cat: Any, lm: LM, examples: list[di
 
 
 def _joins(cfg: EvalConfig, lm: LM) -> tuple[str, str]:
-    """(text appended to the prompt, text put before each answer), from the configured delimiter."""
+    """(text appended to the prompt, text put before each answer), from the configured delimiter; with a
+    chat template the assistant's opening ends the prompt and the answer follows it directly."""
+    if cfg.chat_template:
+        return "", ""
     delim = cfg.delimiter()
     if delim == EOS_JOIN:
         return (lm.eos_text if lm.kind == "decoder" else ""), ""
@@ -101,6 +104,8 @@ def run_cell(cell: Cell, cfg: EvalConfig, cat: Any, lm: LM, progress: Any = None
     metrics = [check_metric(m) for m in cell.task.metrics]
     examples = load_examples(cell, cfg)
     pairs = _render_all(cell, cfg, cat, lm, examples)
+    if cfg.chat_template:
+        pairs = [(ex, replace(r, inputs=lm.chat_prompt(r.inputs))) for ex, r in pairs]
     suffix, prefix = _joins(cfg, lm)
     split = role_split(cell.task, cell.role, cfg.split_overrides.get(cell.task.name))
     base = {"task": cell.task.name, "template": cell.template_id, "role": cell.role, "split": split,

@@ -45,6 +45,9 @@ class EvalConfig(Config):
     split_overrides: dict[str, dict[str, str]] = Field(default_factory=dict, description="task -> {role: split}.")
     target_delimiter: str | None = Field(None, description=f"Text between prompt and answer; '{EOS_JOIN}' joins "
                                          "with the EOS token as training does. Default: eos, or ' ' in baseline mode.")
+    chat_template: bool = Field(False, description="Wrap each prompt in the model's own chat template (one user "
+                                "turn + the assistant's opening, as lm-eval's --apply_chat_template); the answer "
+                                "follows it with no other join.")
     max_new_tokens: int = Field(256, ge=1, description="Generation cap; a cell uses 1.25x its longest reference "
                                 "+ 8 tokens, at most this.")
     stop: list[str] | None = Field(None, description="Stop strings (default: none, or a newline in baseline mode).")

@@ -47,6 +47,8 @@ class LM(Protocol):
 
     def length(self, text: str) -> int: ...  # tokens of a text (few-shot budgets, generation lengths)
 
+    def chat_prompt(self, text: str) -> str: ...  # the text as a user turn of the model's chat template
+
 
 def weights_fingerprint(path: str | Path, name: str = "") -> str:
     """Hash of the weight and config files' names, sizes and modification times (cheap, no reading)."""
@@ -100,6 +102,11 @@ class HFLM:
     def length(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    def chat_prompt(self, text: str) -> str:
+        from ..mixtures.chat import chat_prompt
+
+        return chat_prompt(self.tokenizer, text)
+
     def loglikelihood(self, requests: Sequence[RankRequest], progress: Progress = None) -> list[list[OptionScore]]:
         from .rank import score
 
@@ -132,6 +139,9 @@ class LazyLM:
 
     def length(self, text: str) -> int:
         return self._get().length(text)
+
+    def chat_prompt(self, text: str) -> str:
+        return self._get().chat_prompt(text)
 
     def loglikelihood(self, requests, progress=None):
         return self._get().loglikelihood(requests, progress)

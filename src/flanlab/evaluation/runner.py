@@ -72,6 +72,8 @@ def cell_identity(cell: Cell, cfg: EvalConfig, cat: Any, lm: LM) -> dict[str, An
              "roles": asdict(task.splits.override(**(overrides or {}))), "role": cell.role, "split": split,
              "data": file_identity(path), "limit": role_limit(cfg, cell.role), "template_set": tset.version,
              "template": template, "mode": cell.mode, "shots": cell.shots, "delimiter": cfg.delimiter()}
+    if cfg.chat_template:  # absent when off: existing cache keys stay valid
+        ident["chat_template"] = True
     if cell.shots:
         ident["fewshot"] = [cfg.fewshot_seed, cfg.fewshot_pool, cfg.fewshot_budget,
                             file_identity(resolve_source(task, role_split(task, "train", overrides), cfg.source,
@@ -223,6 +225,7 @@ def aggregate(cfg: EvalConfig, lm: LM, cat: Any, summaries: list[dict]) -> dict[
     n_failed = sum(1 for s in summaries if s.get("status") != "ok")
     return {"schema": SCHEMA, "model": cfg.model if lm is None else lm.name, "model_kind": getattr(lm, "kind", None),
             "model_fingerprint": getattr(lm, "fingerprint", None), "shots": cfg.shots, "mode": cfg.mode,
+            "chat_template": cfg.chat_template,
             "split": cfg.split, "limit": cfg.limit, "tasks": tasks, "clusters": cluster_results(tasks),
             "cells": {"total": len(summaries), "failed": n_failed,
                       "cached": sum(1 for s in summaries if s.get("cached"))}}

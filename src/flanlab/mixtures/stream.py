@@ -132,7 +132,8 @@ def _tokenize_flags(pairs, tok, kind, c, meta) -> list[tuple[Features | None, in
     if not pairs:
         return []
     # tokenize untruncated (one batched call), then cut: the flags record what was cut, for the reports
-    full = tokenize(pairs, tok, kind=kind, max_input_len=10**9, max_target_len=10**9, meta=meta)
+    full = tokenize(pairs, tok, kind=kind, max_input_len=10**9, max_target_len=10**9, meta=meta,
+                    chat=getattr(c, "chat_template", False))
     out = []
     for (pos, task, tid), f in zip(meta, full):
         if kind == "decoder":

@@ -51,7 +51,7 @@ def feature_stream(mix, tokenizer, kind: str, mcfg, start: int) -> Iterator[Any]
 
     chunk: list[Any] = []
     kw = dict(kind=kind, max_input_len=mcfg.max_input_len, max_target_len=mcfg.max_target_len,
-              on_overlong=mcfg.on_overlong)
+              on_overlong=mcfg.on_overlong, chat=getattr(mcfg, "chat_template", False))
     for ex in mix.stream(start=start):
         chunk.append(ex)
         if len(chunk) == TOKENIZE_CHUNK:
