@@ -286,15 +286,20 @@ def run_flanlab_generate(lm, reqs) -> tuple[tuple[float, float], list]:
     return (time.perf_counter() - t0, time.process_time() - c0), out
 
 
-def generation_work(tok, reqs, n_generated: list[int], batch_size: int, leave: bool) -> dict[str, int]:
+def generation_work(tok, reqs, n_generated: list[int], batch_size: int, leave: bool,
+                    prefill_tokens: int | None = None) -> dict[str, int]:
     """Prompt tokens with padding and decoding row-steps over batches of `batch_size` in descending prompt
-    length (both tools' order); `leave`: an ended row leaves its batch (flanlab) or stays to the end (lm-eval)."""
+    length (both tools' order); `leave`: an ended row leaves its batch (flanlab) or stays to the end (lm-eval);
+    `prefill_tokens`: flanlab's cap on one prefill forward (its groups are padded to their own longest)."""
+    from flanlab.evaluation.generation import _prefill_groups
+
     lengths = [len(tok(r.context, add_special_tokens=False)["input_ids"]) for r in reqs]
     order = sorted(range(len(reqs)), key=lambda i: -lengths[i])
     prefill = steps = 0
     for s in range(0, len(order), batch_size):
         idx = order[s:s + batch_size]
-        prefill += len(idx) * max(lengths[i] for i in idx)
+        for g in _prefill_groups([lengths[i] for i in idx], prefill_tokens):
+            prefill += len(g) * lengths[idx[g[0]]]
         steps += sum(n_generated[i] for i in idx) if leave else len(idx) * max(n_generated[i] for i in idx)
     return {"prefill_tokens": prefill, "decode_row_steps": steps}
 
@@ -321,9 +326,10 @@ def bench_generate(label: str, model, tok, kind: str, spec: str, args) -> dict:
     same = sum(a == b for a, b in zip(ours, theirs))
     n_gen = [g.n_tokens + (g.stopped == "eos") for g in outs["flanlab"]]  # the EOS is a decoding step too
     lw = generation_work(tok, reqs, n_gen, args.lm_eval_batch_size, leave=False)
-    fw = generation_work(tok, reqs, n_gen, args.flanlab_gen_batch_size, leave=True)
+    fw = generation_work(tok, reqs, n_gen, args.flanlab_gen_batch_size, leave=True, prefill_tokens=lm.max_tokens)
     row = {"model": label, "task": task_name, "mode": mode or "natural", "examples": n,
            "max_new_tokens": reqs[0].max_new_tokens, "stop": list(reqs[0].stop),
+           "flanlab_prefill_cap": lm.max_tokens, "prompt_tokens": generation_work(tok, reqs, n_gen, 1, True)["prefill_tokens"],
            "lm_eval_ex_per_s": round(n / best["lm_eval"][0], 3), "flanlab_ex_per_s": round(n / best["flanlab"][0], 3),
            "ratio": round(best["lm_eval"][0] / best["flanlab"][0], 3),
            "ratio_cpu": round(best["lm_eval"][1] / best["flanlab"][1], 3),

@@ -129,13 +129,17 @@ def greedy_decode(model: Any, tokenizer: Any, ids: list[list[int]], reqs: list[G
         cache, mask, last, nxt = _prefill(model, tokenizer, arg, ids)
     kw = {arg: cache, "use_cache": True, "logits_to_keep": 1}
     rows, gen = list(range(len(ids))), [[] for _ in ids]
+    # a stop string that was not in the text before this step ends in this step's token: decoding the last
+    # len(stop) + 2 tokens finds it (the text is cut at the first stop of the whole text in _finish)
+    tail = [max((len(x) for x in r.stop), default=0) + 2 for r in reqs]
     while True:
         keep = []
         for j, (r, t) in enumerate(zip(rows, nxt.tolist())):
             gen[r].append(t)
             req = reqs[r]
             ended = t == eos or len(gen[r]) >= req.max_new_tokens or (
-                bool(req.stop) and cut_at_stop(tokenizer.decode(gen[r], skip_special_tokens=True), req.stop)[1])
+                bool(req.stop) and cut_at_stop(tokenizer.decode(gen[r][-tail[r]:], skip_special_tokens=True),
+                                               req.stop)[1])
             if not ended:
                 keep.append(j)
         if not keep:
