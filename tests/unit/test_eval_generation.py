@@ -75,8 +75,8 @@ def test_bad_max_new_tokens(tiny_tok):
 
 
 def test_greedy_loop_gives_the_tokens_of_model_generate(tiny_tok):
-    """flanlab's greedy loop (ended rows leave the batch, prefill in groups joined by padding) = transformers'
-    generate on the same batch, cut where a stop string first appears in the generated text (lm-eval's
+    """flanlab's greedy loop (ended rows leave the batch, waiting prompts take their places, prefill in groups
+    joined by padding) = transformers' generate on the same batch, cut where a stop string first appears in the generated text (lm-eval's
     rule; transformers' own stop-string check also looks across the prompt's end)."""
     import torch
 
@@ -94,6 +94,8 @@ def test_greedy_loop_gives_the_tokens_of_model_generate(tiny_tok):
         reference = _generate_batch(model, tiny_tok, "decoder", ids, free, DecodeOptions())
         assert greedy_decode(model, tiny_tok, ids, free) == reference
         assert greedy_decode(model, tiny_tok, ids, free, prefill_tokens=40) == reference  # several prefill groups
+        # 2 rows at a time: waiting prompts join the running batch as rows end
+        assert greedy_decode(model, tiny_tok, ids, free, prefill_tokens=40, width=2) == reference
         # stop strings: the second half of each odd row's free text (it must end the row early)
         stops = [(g.text[len(g.text) // 2:][:3],) if k % 2 and len(g.text) > 3 else () for k, g in enumerate(reference)]
         reqs = [GenRequest(r.context, r.max_new_tokens, s) for r, s in zip(free, stops)]

@@ -13,7 +13,8 @@ Greedy decoding of decoder-only transformers models runs flanlab's own loop (`gr
 `model.generate`: one prefill over the length-sorted, left-padded batch (the LM head only on the last
 column), then one token per step through the KV cache, and a row that has ended (EOS, a stop string in
 its generated text, its own `max_new_tokens`) leaves the batch and the cache at once, so no step is spent
-on finished rows or on a batch-mate's longer budget. Its tokens are those of `model.generate` (tested);
+on finished rows or on a batch-mate's longer budget, and waiting prompts take the freed places (the
+batch stays full). Its tokens are those of `model.generate` (tested);
 beam search, sampling, encoder-decoder models and wrapped models (soft prompts) use `model.generate`.
 """
 
@@ -79,15 +80,17 @@ def generate(model: Any, tokenizer: Any, kind: str, requests: Sequence[GenReques
     results: list[Generation | None] = [None] * len(requests)
     fast = uses_greedy_loop(model, kind, opts)
     with torch.inference_mode():
+        if fast:  # one stream over every request, `batch_size` rows at a time (ended rows are replaced)
+            outs = greedy_decode(model, tokenizer, [encoded[i] for i in order], [requests[i] for i in order],
+                                 max_tokens, batch_size, progress)
+            for i, g in zip(order, outs):
+                results[i] = g
+            return results  # type: ignore[return-value]
         for start in range(0, len(order), max(1, batch_size)):
             idx = order[start:start + batch_size]
             if opts.do_sample:
                 torch.manual_seed(opts.seed + start)
-            batch_ids, batch_reqs = [encoded[i] for i in idx], [requests[i] for i in idx]
-            if fast:
-                outs = greedy_decode(model, tokenizer, batch_ids, batch_reqs, max_tokens)
-            else:
-                outs = _generate_batch(model, tokenizer, kind, batch_ids, batch_reqs, opts)
+            outs = _generate_batch(model, tokenizer, kind, [encoded[i] for i in idx], [requests[i] for i in idx], opts)
             for i, g in zip(idx, outs):
                 results[i] = g
             if progress:
@@ -104,34 +107,59 @@ def uses_greedy_loop(model: Any, kind: str, opts: DecodeOptions) -> bool:
 
 
 def greedy_decode(model: Any, tokenizer: Any, ids: list[list[int]], reqs: list[GenRequest],
-                  prefill_tokens: int | None = None) -> list[Generation]:
-    """Greedy decoding of one batch of prompts (token ids) through the KV cache; ended rows leave the batch.
+                  prefill_tokens: int | None = None, width: int | None = None,
+                  progress: Callable[[int], None] | None = None) -> list[Generation]:
+    """Greedy decoding of prompts (token ids, longest first) through the KV cache, at most `width` rows at once.
 
-    Prefill: the prompts (longest first) go through the model in groups of at most `prefill_tokens`
-    padded tokens (None: all at once), each group's cache is left-padded to the batch's width and the
-    caches are joined, so no prompt is padded beyond its group's longest. Decoding: row r stops at EOS,
-    when one of its stop strings appears in its generated text, or after its own `max_new_tokens`; the
-    finished rows are dropped from the batch, the attention mask and the cache before the next step.
+    Prefill: the prompts go through the model in groups of at most `prefill_tokens` padded tokens (None: all
+    at once); the groups' caches are left-padded to the widest and joined. Decoding: row r stops at EOS,
+    when one of its stop strings appears in its generated text, or after its own `max_new_tokens`; ended
+    rows leave the batch, the attention mask and the cache before the next step, and waiting prompts take
+    their places (prefilled and joined the same way) once a quarter of the rows are free, so the batch
+    stays full; cache columns that no row attends to any more are dropped. Models whose cache layers
+    cannot be joined by padding (sliding windows, ...) decode `width` rows at a time, one prefill each.
     """
+    import torch
+    from transformers import DynamicCache
+    from transformers.cache_utils import DynamicLayer
+
+    width = max(1, width or len(ids))
+    layers = DynamicCache(config=model.config).layers
+    if not layers or any(type(layer) is not DynamicLayer for layer in layers):
+        out: list[Generation] = []
+        for s in range(0, len(ids), width):
+            out += _greedy(model, tokenizer, ids[s:s + width], reqs[s:s + width], None, width, False, progress)
+        return out
+    return _greedy(model, tokenizer, ids, reqs, prefill_tokens, width, True, progress)
+
+
+def _greedy(model, tokenizer, ids, reqs, prefill_tokens, width, join, progress) -> list[Generation]:
     import torch
 
     dev = next(model.parameters()).device
     eos = tokenizer.eos_token_id
     arg = _cache_arg(model)
-    groups = _prefill_groups([len(x) for x in ids], prefill_tokens)
-    parts = [_prefill(model, tokenizer, arg, [ids[i] for i in g]) for g in groups]
-    if len(parts) == 1:
-        cache, mask, last, nxt = parts[0]
-    elif all(_joinable(p[0]) for p in parts):
-        cache, mask = _join(parts)
-        last, nxt = torch.cat([p[2] for p in parts]), torch.cat([p[3] for p in parts])
-    else:  # a cache whose layers cannot be joined by padding (sliding windows, ...): one prefill
-        cache, mask, last, nxt = _prefill(model, tokenizer, arg, ids)
-    kw = {arg: cache, "use_cache": True, "logits_to_keep": 1}
-    rows, gen = list(range(len(ids))), [[] for _ in ids]
     # a stop string that was not in the text before this step ends in this step's token: decoding the last
     # len(stop) + 2 tokens finds it (the text is cut at the first stop of the whole text in _finish)
     tail = [max((len(x) for x in r.stop), default=0) + 2 for r in reqs]
+    gen: list[list[int]] = [[] for _ in ids]
+    waiting = 0  # the next prompt to start
+
+    def start(n: int) -> list[tuple]:
+        nonlocal waiting
+        idx = list(range(waiting, min(len(ids), waiting + n)))
+        waiting += len(idx)
+        groups = _prefill_groups([len(ids[i]) for i in idx], prefill_tokens if join else None)
+        return [(*_prefill(model, tokenizer, arg, [ids[idx[k]] for k in g]), [idx[k] for k in g]) for g in groups]
+
+    def merge(parts: list[tuple]) -> tuple:
+        if len(parts) == 1:
+            return parts[0]
+        cache, mask = _join(parts)
+        return (cache, mask, torch.cat([p[2] for p in parts]), torch.cat([p[3] for p in parts]),
+                [r for p in parts for r in p[4]])
+
+    cache, mask, last, nxt, rows = merge(start(width))
     while True:
         keep = []
         for j, (r, t) in enumerate(zip(rows, nxt.tolist())):
@@ -142,15 +170,29 @@ def greedy_decode(model: Any, tokenizer: Any, ids: list[list[int]], reqs: list[G
                                                req.stop)[1])
             if not ended:
                 keep.append(j)
+        if progress and len(keep) < len(rows):
+            progress(len(rows) - len(keep))
         if not keep:
-            break
+            if waiting >= len(ids):
+                break
+            cache, mask, last, nxt, rows = merge(start(width))
+            continue
         if len(keep) < len(rows):
             sel = torch.tensor(keep, device=dev)
             cache.batch_select_indices(sel)
             mask, last, nxt, rows = mask[sel], last[sel], nxt[sel], [rows[j] for j in keep]
+            unused = int(mask.any(0).int().argmax())  # leading columns every remaining row ignores
+            if unused and join:
+                for layer in cache.layers:
+                    layer.keys, layer.values = layer.keys[..., unused:, :], layer.values[..., unused:, :]
+                mask = mask[:, unused:]
         mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=1)
         last = last + 1
-        nxt = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=last[:, None], **kw).logits[:, -1].argmax(-1)
+        nxt = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=last[:, None], use_cache=True,
+                    logits_to_keep=1, **{arg: cache}).logits[:, -1].argmax(-1)
+        free = width - len(rows)
+        if join and waiting < len(ids) and free >= max(1, width // 4):
+            cache, mask, last, nxt, rows = merge([(cache, mask, last, nxt, rows), *start(free)])
     return [_finish(tokenizer, g, r) for g, r in zip(gen, reqs)]
 
 
@@ -180,12 +222,6 @@ def _prefill(model: Any, tokenizer: Any, arg: str, ids: list[list[int]]):
     logits = model(input_ids=inp, attention_mask=mask, position_ids=pos, use_cache=True, logits_to_keep=1,
                    **{arg: cache}).logits
     return cache, mask, pos[:, -1], logits[:, -1].argmax(-1)
-
-
-def _joinable(cache: Any) -> bool:
-    from transformers.cache_utils import DynamicLayer
-
-    return all(type(layer) is DynamicLayer and layer.is_initialized for layer in cache.layers)
 
 
 def _join(parts: list) -> tuple[Any, Any]:
