@@ -326,10 +326,10 @@ def bench_generate(label: str, model, tok, kind: str, spec: str, args) -> dict:
     same = sum(a == b for a, b in zip(ours, theirs))
     n_gen = [g.n_tokens + (g.stopped == "eos") for g in outs["flanlab"]]  # the EOS is a decoding step too
     lw = generation_work(tok, reqs, n_gen, args.lm_eval_batch_size, leave=False)
-    fw = generation_work(tok, reqs, n_gen, args.flanlab_gen_batch_size, leave=True, prefill_tokens=lm.max_tokens)
+    fw = generation_work(tok, reqs, n_gen, args.flanlab_gen_batch_size, leave=True)
     row = {"model": label, "task": task_name, "mode": mode or "natural", "examples": n,
            "max_new_tokens": reqs[0].max_new_tokens, "stop": list(reqs[0].stop),
-           "flanlab_prefill_cap": lm.max_tokens, "prompt_tokens": generation_work(tok, reqs, n_gen, 1, True)["prefill_tokens"],
+           "prompt_tokens": generation_work(tok, reqs, n_gen, 1, True)["prefill_tokens"],
            "lm_eval_ex_per_s": round(n / best["lm_eval"][0], 3), "flanlab_ex_per_s": round(n / best["flanlab"][0], 3),
            "ratio": round(best["lm_eval"][0] / best["flanlab"][0], 3),
            "ratio_cpu": round(best["lm_eval"][1] / best["flanlab"][1], 3),
