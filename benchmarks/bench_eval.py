@@ -40,6 +40,20 @@ excluded on both sides, attention's quadratic term ignored):
   `log_softmax` (whose summation error is ~1e-5 per token on a 49k vocabulary): separates the two tools'
   difference from that one reduction.
 Data: the local Hub mirror (`--data-dir`, default /work/shared/data/hf); fp32 on CPU.
+
+Generation (`--gen-tasks`, default `triviaqa:baseline,wmt16_de_en:natural`, xsum:natural also works; `--gen-tasks ""` skips it): greedy
+decoding of the same prompts on both sides. The requests are the ones a flanlab cell makes (template 01 or
+the GPT-3-style baseline prompt, its answer join, the cell's token budget `1.25 x longest reference + 8`,
+its stop strings: a newline in baseline mode, none otherwise); lm-eval gets each as a `generate_until`
+request (`until` = the same stop strings, `max_gen_toks` = the same budget, `do_sample` false) through
+`HFLM.generate_until` on the same model object; flanlab runs `HFLM.generate` (its greedy loop:
+length-sorted batches, KV cache, ended rows leave the batch). Timed: the decoding call only, on both
+sides. Reported per (model, task): examples/s of each, `ratio`, `ratio_cpu`, `identical_outputs` (texts
+equal after stripping surrounding whitespace, lm-eval's `generate_until` leaves it and flanlab strips it),
+the tokens both produced, and the work each did: `*_prefill_tokens` (prompt tokens with padding, over
+the batches each tool forms) and `*_decode_row_steps` (one per batch row per decoding step: lm-eval's
+batch runs until its longest row ends, flanlab's rows leave when they end; `generated_tokens` is the
+useful part).
 """
 
 from __future__ import annotations
@@ -241,6 +255,96 @@ def bench_one(label: str, model, tok, kind: str, task_name: str, args, tmp: Path
     return row
 
 
+def gen_requests(cat, task, mode: str, lm, args) -> list:
+    """The GenRequests a flanlab cell (template 01, or `mode` baseline) makes for `--limit` test examples."""
+    from flanlab.evaluation.cell import Cell, _joins, _render_all, load_examples, target_budget
+    from flanlab.evaluation.config import EvalConfig
+    from flanlab.evaluation.generation import GenRequest
+
+    cfg = EvalConfig(tasks=[task.name], limit=args.gen_limit, source="mirror", data_dir=str(args.data_dir),
+                     mode=mode, cache=False)
+    cell = Cell(task, "01" if mode == "natural" else mode, "test", 0, mode)
+    pairs = _render_all(cell, cfg, cat, lm, load_examples(cell, cfg))
+    suffix, _ = _joins(cfg, lm)
+    budget = target_budget(cfg, lm, pairs)
+    return [GenRequest(r.inputs + suffix, budget, cfg.stop_strings(), f"{task.name} {r.example_id}") for _, r in pairs]
+
+
+def run_lm_eval_generate(model, tok, reqs, batch_size: int) -> tuple[tuple[float, float], list[str]]:
+    from lm_eval.api.instance import Instance
+    from lm_eval.models.huggingface import HFLM as LmEvalHFLM
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    lm = LmEvalHFLM(pretrained=model, tokenizer=tok, batch_size=batch_size)
+    inst = [Instance("generate_until", {}, (r.context, {"until": list(r.stop), "max_gen_toks": r.max_new_tokens,
+                                                            "do_sample": False}), i) for i, r in enumerate(reqs)]
+    out = lm.generate_until(inst, disable_tqdm=True)
+    return (time.perf_counter() - t0, time.process_time() - c0), out
+
+
+def run_flanlab_generate(lm, reqs) -> tuple[tuple[float, float], list]:
+    t0, c0 = time.perf_counter(), time.process_time()
+    out = lm.generate(reqs)
+    return (time.perf_counter() - t0, time.process_time() - c0), out
+
+
+def generation_work(tok, reqs, n_generated: list[int], batch_size: int, leave: bool,
+                    prefill_tokens: int | None = None) -> dict[str, int]:
+    """Prompt tokens with padding and decoding row-steps over batches of `batch_size` in descending prompt
+    length (both tools' order); `leave`: an ended row leaves its batch (flanlab) or stays to the end (lm-eval);
+    `prefill_tokens`: flanlab's cap on one prefill forward (its groups are padded to their own longest)."""
+    from flanlab.evaluation.generation import _prefill_groups
+
+    lengths = [len(tok(r.context, add_special_tokens=False)["input_ids"]) for r in reqs]
+    order = sorted(range(len(reqs)), key=lambda i: -lengths[i])
+    prefill = steps = 0
+    for s in range(0, len(order), batch_size):
+        idx = order[s:s + batch_size]
+        for g in _prefill_groups([lengths[i] for i in idx], prefill_tokens):
+            prefill += len(g) * lengths[idx[g[0]]]
+        steps += sum(n_generated[i] for i in idx) if leave else len(idx) * max(n_generated[i] for i in idx)
+    return {"prefill_tokens": prefill, "decode_row_steps": steps}
+
+
+def bench_generate(label: str, model, tok, kind: str, spec: str, args) -> dict:
+    from flanlab.evaluation.lm import HFLM
+    from flanlab.tasks.registry import catalogue
+
+    task_name, _, mode = spec.partition(":")
+    cat = catalogue()
+    lm = HFLM(model, tok, kind, label, batch_size=args.flanlab_gen_batch_size)
+    reqs = gen_requests(cat, cat.task(task_name), mode or "natural", lm, args)
+    best = {"lm_eval": (float("inf"),) * 2, "flanlab": (float("inf"),) * 2}
+    outs: dict[str, list] = {}
+    for rep in range(args.repeats):
+        for who in (("lm_eval", "flanlab") if rep % 2 == 0 else ("flanlab", "lm_eval")):
+            if who == "lm_eval":
+                t, outs[who] = run_lm_eval_generate(model, tok, reqs, args.lm_eval_batch_size)
+            else:
+                t, outs[who] = run_flanlab_generate(lm, reqs)
+            best[who] = tuple(min(a, b) for a, b in zip(best[who], t))
+    ours, theirs = [g.text for g in outs["flanlab"]], [s.strip() for s in outs["lm_eval"]]
+    n = len(reqs)
+    same = sum(a == b for a, b in zip(ours, theirs))
+    n_gen = [g.n_tokens + (g.stopped == "eos") for g in outs["flanlab"]]  # the EOS is a decoding step too
+    lw = generation_work(tok, reqs, n_gen, args.lm_eval_batch_size, leave=False)
+    fw = generation_work(tok, reqs, n_gen, args.flanlab_gen_batch_size, leave=True)
+    row = {"model": label, "task": task_name, "mode": mode or "natural", "examples": n,
+           "max_new_tokens": reqs[0].max_new_tokens, "stop": list(reqs[0].stop),
+           "prompt_tokens": generation_work(tok, reqs, n_gen, 1, True)["prefill_tokens"],
+           "lm_eval_ex_per_s": round(n / best["lm_eval"][0], 3), "flanlab_ex_per_s": round(n / best["flanlab"][0], 3),
+           "ratio": round(best["lm_eval"][0] / best["flanlab"][0], 3),
+           "ratio_cpu": round(best["lm_eval"][1] / best["flanlab"][1], 3),
+           "identical_outputs": same, "identical_share": round(same / n, 3),
+           "generated_tokens": sum(n_gen), "mean_generated_tokens": round(sum(n_gen) / n, 1),
+           "stopped": {k: sum(g.stopped == k for g in outs["flanlab"]) for k in ("eos", "stop", "length")},
+           **{f"lm_eval_{k}": v for k, v in lw.items()}, **{f"flanlab_{k}": v for k, v in fw.items()}}
+    if same < n:
+        row["first_difference"] = next({"flanlab": a, "lm_eval": b} for a, b in zip(ours, theirs) if a != b)
+    print(json.dumps(row), file=sys.stderr)
+    return row
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tasks", default="rte,piqa")
@@ -250,6 +354,12 @@ def main() -> None:
     ap.add_argument("--lm-eval-batch-size", type=int, default=8)
     ap.add_argument("--flanlab-batch-size", type=int, default=16)
     ap.add_argument("--repeats", type=int, default=1, help="alternate the order and keep the best time")
+    ap.add_argument("--gen-tasks", default="triviaqa:baseline,wmt16_de_en:natural",
+                    help="generation benchmark: task[:mode] list (mode natural = template 01, or baseline); '' skips")
+    ap.add_argument("--gen-limit", type=int, default=32, help="examples per generation task")
+    ap.add_argument("--flanlab-gen-batch-size", type=int, default=16)
+    ap.add_argument("--rank", action=argparse.BooleanOptionalAction, default=True,
+                    help="run the rank-classification benchmark (--no-rank: generation only)")
     ap.add_argument("--fp64", type=int, default=4, help="prompts checked against a float64 forward (0: none)")
     ap.add_argument("--lm-eval-self-check", action=argparse.BooleanOptionalAction, default=True,
                     help="also run lm-eval at batch size 1 (untimed) and report lm_eval_self_diff")
@@ -265,7 +375,7 @@ def main() -> None:
     import torch
 
     torch.manual_seed(0)
-    rows = []
+    rows, gen_rows = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models.split(","):
             if name == "tiny":
@@ -277,11 +387,15 @@ def main() -> None:
 
                 loaded = resolve_model(name, device="cpu", dtype="fp32")
                 model, tok, kind = loaded.model, loaded.tokenizer, loaded.kind
-            for task in args.tasks.split(","):
+            for task in (args.tasks.split(",") if args.rank else []):
                 rows.append(bench_one(name, model, tok, kind, task, args, Path(tmp)))
+            for spec in filter(None, args.gen_tasks.split(",")):
+                gen_rows.append(bench_generate(name, model, tok, kind, spec, args))
     print(json.dumps({"benchmark": "eval_rank_vs_lm_eval", "limit": args.limit, "threads": torch.get_num_threads(),
                       "lm_eval_batch_size": args.lm_eval_batch_size, "flanlab_batch_size": args.flanlab_batch_size,
-                      "repeats": args.repeats, "results": rows}))
+                      "repeats": args.repeats, "results": rows,
+                      "generation": {"limit": args.gen_limit, "flanlab_batch_size": args.flanlab_gen_batch_size,
+                                     "results": gen_rows}}))
 
 
 if __name__ == "__main__":

@@ -1,18 +1,24 @@
-"""Test doubles: tiny models and tokenizers built in-process, and a fixed list as a mixture (no hub, no
-downloads), for tests and benchmarks.
+"""Test doubles: tiny models and tokenizers built in-process, a fixed list as a mixture, and a fake LM (no
+hub, no downloads), for tests and benchmarks.
 
     tok = tiny_tokenizer()
     path = save_tiny_model(tmp_path / "llama", "llama")   # or "t5"; a normal transformers directory
     train(cfg, mixture=ListMixture([("1+1", "2"), ("2+2", "4")]))
+    fake = FakeLM()        # deterministic scores from a hash: evaluation-runner tests without a model
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools  # noqa: F401 - used by the doctest
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+from .evaluation.generation import Generation, GenRequest, cut_at_stop
+from .evaluation.lm import Progress
+from .evaluation.rank import OptionScore, RankRequest
 
 _CORPUS = [
     "The quick brown fox jumps over the lazy dog. Does the premise mean that the hypothesis is true?",
@@ -106,3 +112,65 @@ class ListMixture:
 
     def rates(self) -> dict[str, float]:
         return {self.task: 1.0}
+
+
+def _h(*parts: str) -> int:
+    return int.from_bytes(hashlib.sha256("\x00".join(parts).encode()).digest()[:8], "big")
+
+
+class FakeLM:
+    """Deterministic stand-in for runner tests: scores and outputs are hashes of the text, never random.
+
+    `answers` maps a substring of the prompt to the text `generate` returns (else the prompt's last word);
+    `fail_on` makes any request whose prompt contains that substring raise (to test failed cells).
+    `calls` counts requests served, so tests can prove a cached cell did not call the model.
+    """
+
+    def __init__(self, name: str = "fake", kind: str = "decoder", answers: dict[str, str] | None = None,
+                 fail_on: str | None = None, never_stop: bool = False):
+        self.name, self.kind, self.fingerprint = name, kind, f"fake:{name}"
+        self.answers, self.fail_on, self.never_stop = answers or {}, fail_on, never_stop
+        self.calls = 0
+        self.eos_text = "</s>"
+
+    def length(self, text: str) -> int:
+        return len(text.split())
+
+    def chat_prompt(self, text: str) -> str:
+        return f"<|user|>{text}<|end|><|assistant|>"
+
+    def _check(self, context: str) -> None:
+        if self.fail_on and self.fail_on in context:
+            raise RuntimeError(f"fake failure on a prompt containing {self.fail_on!r}")
+
+    def loglikelihood(self, requests: Sequence[RankRequest], progress: Progress = None) -> list[list[OptionScore]]:
+        out = []
+        for r in requests:
+            self._check(r.context)
+            scores = []
+            for c in r.continuations:
+                n = max(1, len(c.split()))
+                scores.append(OptionScore(-(_h(r.context, c) % 10_000) / 1000.0 - n, n, len(c)))
+            out.append(scores)
+            self.calls += 1
+            if progress:
+                progress(1)
+        return out
+
+    def generate(self, requests: Sequence[GenRequest], progress: Progress = None) -> list[Generation]:
+        out = []
+        for r in requests:
+            self._check(r.context)
+            text = next((v for k, v in self.answers.items() if k in r.context), None)
+            if text is None:
+                words = r.context.split()
+                text = words[_h(r.context) % len(words)] if words else ""
+            if self.never_stop:
+                out.append(Generation(" ".join([text] * r.max_new_tokens), r.max_new_tokens, "length"))
+            else:
+                text, hit = cut_at_stop(text, r.stop)
+                out.append(Generation(text.strip(), len(text.split()), "stop" if hit else "eos"))
+            self.calls += 1
+            if progress:
+                progress(1)
+        return out

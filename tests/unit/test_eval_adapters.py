@@ -8,8 +8,7 @@ import pytest
 import torch
 
 from flanlab.errors import FlanlabError
-from flanlab.evaluation.adapters import adapter_lm
-from flanlab.evaluation.lm import HFLM, lazy_hflm
+from flanlab.evaluation.lm import HFLM, adapter_lm, lazy_hflm
 from flanlab.evaluation.rank import RankRequest, encode_pair
 
 REQS = [RankRequest("Premise: the cat sleeps. Is the cat awake? OPTIONS:\n- yes\n- no", ("yes", "no")),

@@ -105,3 +105,50 @@ def test_section44_a_leading_newline_does_not_cut_the_generation_to_nothing(tiny
     assert g.text == "Paris" and g.stopped == "stop" and g.n_tokens <= 4
     assert cut_at_stop("\nParis\nQuestion", ["\n"]) == ("\nParis", True)
     assert cut_at_stop(" \n ", ["\n"]) == (" \n ", False)  # whitespace only: nothing to cut
+
+
+def test_greedy_loop_gives_the_tokens_of_model_generate(tiny_tok):
+    """flanlab's greedy loop (ended rows leave the batch, waiting prompts take their places, prefill in groups
+    joined by padding) = transformers' generate on the same batch, cut where a stop string first appears in the generated text (lm-eval's
+    rule; transformers' own stop-string check also looks across the prompt's end)."""
+    import torch
+
+    from flanlab.evaluation.generation import _encode, _generate_batch, greedy_decode, uses_greedy_loop
+    from flanlab.testing import tiny_model
+
+    model = tiny_model("llama", seed=1).eval()
+    assert uses_greedy_loop(model, "decoder", DecodeOptions())
+    prompts = PROMPTS + ["a b", "The quick brown fox jumps over the lazy dog. Does the premise mean that"]
+    free = [GenRequest(p, max_new_tokens=2 + 4 * i) for i, p in enumerate(prompts)]
+    ids = [_encode(tiny_tok, "decoder", r, 2048) for r in free]
+    order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+    ids, free = [ids[i] for i in order], [free[i] for i in order]
+    with torch.inference_mode():
+        reference = _generate_batch(model, tiny_tok, "decoder", ids, free, DecodeOptions())
+        assert greedy_decode(model, tiny_tok, ids, free) == reference
+        assert greedy_decode(model, tiny_tok, ids, free, prefill_tokens=40) == reference  # several prefill groups
+        # 2 rows at a time: waiting prompts join the running batch as rows end
+        assert greedy_decode(model, tiny_tok, ids, free, prefill_tokens=40, width=2) == reference
+        # stop strings: the second half of each odd row's free text (it must end the row early)
+        stops = [(g.text[len(g.text) // 2:][:3],) if k % 2 and len(g.text) > 3 else () for k, g in enumerate(reference)]
+        reqs = [GenRequest(r.context, r.max_new_tokens, s) for r, s in zip(free, stops)]
+        cut = greedy_decode(model, tiny_tok, ids, reqs, prefill_tokens=40)
+    assert len({g.n_tokens for g in reference}) > 2  # rows end at different steps: rows did leave the batch
+    assert any(stops)
+    for g, ref, s in zip(cut, reference, stops):
+        if not s:
+            assert g == ref
+        else:
+            assert g.stopped == "stop" and s[0] not in g.text and ref.text.startswith(g.text)
+            assert g.n_tokens < ref.n_tokens
+
+
+def test_prefill_groups_cap_padded_tokens():
+    from flanlab.evaluation.generation import _prefill_groups
+
+    lengths = [50, 40, 30, 30, 5, 4]
+    groups = _prefill_groups(lengths, 100)
+    assert [i for g in groups for i in g] == list(range(6))
+    assert all(len(g) == 1 or len(g) * lengths[g[0]] <= 100 for g in groups)
+    assert _prefill_groups(lengths, None) == [list(range(6))]
+    assert _prefill_groups([300, 200], 100) == [[0], [1]]  # a row longer than the cap is its own group

@@ -11,7 +11,7 @@ import yaml
 from flanlab.errors import FlanlabError
 from flanlab.evaluation.cell import Cell, run_cell
 from flanlab.evaluation.config import EvalConfig
-from flanlab.evaluation.lm import FakeLM
+from flanlab.testing import FakeLM
 from flanlab.evaluation.runner import best_dev_template, evaluate, plan, task_result
 
 TOY = {
@@ -254,3 +254,43 @@ def test_section44_baseline_few_shot_exemplars_are_joined_as_the_query_is_scored
     fs = FewShotConfig()
     assert EvalConfig(shots=2).fewshot_layout() == (fs.separator, fs.answer_separator)
     assert EvalConfig(shots=2, mode="baseline", target_delimiter=" => ").fewshot_layout() == ("\n\n", " => ")
+
+
+def test_the_lm_protocol_is_what_the_stage_boundary_checks():
+    """HFLM, the lazy loader and the test double all satisfy evaluation.lm.LM; a model object does not."""
+    from flanlab.evaluation.lm import HFLM, LM, LazyLM
+    from flanlab.testing import tiny_model, tiny_tokenizer
+
+    assert isinstance(FakeLM(), LM)
+    assert isinstance(HFLM(tiny_model("llama"), tiny_tokenizer(), "decoder", "tiny"), LM)
+    assert isinstance(LazyLM("x", lambda: FakeLM(), "decoder", "fp"), LM)
+    assert not isinstance(tiny_model("llama"), LM)
+
+
+def test_adapters_do_not_import_the_lm_module():
+    """The adapter loader is below the LM wrapper: evaluation.adapters never imports evaluation.lm."""
+    import ast
+    import inspect
+
+    import flanlab.evaluation.adapters as adapters
+
+    tree = ast.parse(inspect.getsource(adapters))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert "lm" not in imported and "flanlab.evaluation.lm" not in imported
+
+
+def test_chat_template_wraps_prompts_and_is_recorded(toy):
+    """chat_template=True: every prompt is the model's chat rendering of the template text (no EOS join),
+    results.json says so, and the cell cache keeps the two apart."""
+    cat, base, _ = toy
+    cfg = EvalConfig(tasks=["toy_nli", "toy_qa"], best_dev=False, **base)
+    lm = FakeLM()
+    plain = evaluate(cfg, lm=lm, cat=cat, show_progress=False)
+    chat_cfg = cfg.model_copy(update={"chat_template": True})
+    calls = lm.calls
+    chat = evaluate(chat_cfg, lm=lm, cat=cat, show_progress=False)
+    assert plain["chat_template"] is False and chat["chat_template"] is True
+    assert lm.calls > calls  # not served from the plain run's cache
+    _, records = run_cell(Cell(cat.task("toy_nli"), "01", "test", 0, "natural"), chat_cfg, cat, FakeLM())
+    assert all(r["prompt"].startswith("<|user|>") and r["prompt"].endswith("<|assistant|>") for r in records)
+    assert all(r["continuations"] == r["options"] for r in records)  # the answer follows the assistant's opening

@@ -1,8 +1,11 @@
-"""Evaluate what `flanlab train` saves for adapter methods: a soft prompt or LoRA weights (peft adapters).
+"""Load what `flanlab train` saves for adapter methods: a soft prompt or LoRA weights (peft adapters).
 
     flanlab eval runs/pt/adapter --tasks rte          # a soft prompt (prompt tuning, paper section 4.5)
     flanlab eval runs/lora/adapter --tasks rte        # LoRA weights, merged into their base model on load
-    lm = adapter_lm("runs/pt")                        # a run directory with adapter/ works too
+    loaded = load_adapter("runs/pt")                  # a run directory with adapter/ works too
+    lm = lm.adapter_lm("runs/pt")                     # the same, as an evaluation-stage LM (evaluation.lm)
+
+This module loads models only; `evaluation.lm` wraps them (lm imports adapters, never the reverse).
 
 Soft prompt: the evaluation stage scores options with one packed forward pass (a 4-D attention mask and
 explicit position ids); the wrapper puts the P virtual tokens in front of every row so that scoring works
@@ -14,6 +17,7 @@ model path. The trainer also writes the merged LoRA model to `model/`; both give
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -117,25 +121,33 @@ def adapter_fingerprint(adapter: Path) -> str:
         f"{f.name}={f.stat().st_size}-{f.stat().st_mtime_ns}" for f in sorted(adapter.iterdir()) if f.is_file())
 
 
-def adapter_lm(path: str | Path, *, batch_size: int = 16, device: str | None = None, dtype: str | None = None,
-               **hflm_kw):
-    """An evaluation-stage LM for a soft prompt or a LoRA adapter (see the module docstring)."""
+@dataclass(frozen=True)
+class LoadedAdapter:
+    """A base model with its adapter applied, ready to score: what `evaluation.lm.HFLM` wraps."""
+
+    model: Any
+    tokenizer: Any
+    kind: str
+    name: str
+    fingerprint: str
+
+
+def load_adapter(path: str | Path, *, device: str | None = None, dtype: str | None = None) -> LoadedAdapter:
+    """A soft prompt or LoRA adapter on its base model (see the module docstring)."""
     _, acfg = adapter_config(path)
     kind = acfg.get("peft_type")
     if kind == "PROMPT_TUNING":
-        return soft_prompt_lm(path, batch_size=batch_size, device=device, dtype=dtype, **hflm_kw)
+        return load_soft_prompt(path, device=device, dtype=dtype)
     if kind == "LORA":
-        return lora_lm(path, batch_size=batch_size, device=device, dtype=dtype, **hflm_kw)
+        return load_lora(path, device=device, dtype=dtype)
     raise FlanlabError(f"{path}: peft_type {kind!r} cannot be evaluated (known: PROMPT_TUNING, LORA)")
 
 
-def lora_lm(path: str | Path, *, batch_size: int = 16, device: str | None = None, dtype: str | None = None,
-            **hflm_kw):
-    """Base model + LoRA adapter, merged (peft), as an evaluation-stage LM."""
+def load_lora(path: str | Path, *, device: str | None = None, dtype: str | None = None) -> LoadedAdapter:
+    """Base model + LoRA adapter, merged (peft)."""
     from peft import PeftModel
 
     from ..models import resolve_model
-    from .lm import HFLM
 
     adapter, acfg = adapter_config(path)
     base = resolve_model(acfg["base_model_name_or_path"], device=device, dtype=dtype)
@@ -144,18 +156,16 @@ def lora_lm(path: str | Path, *, batch_size: int = 16, device: str | None = None
     except (ValueError, KeyError, RuntimeError) as e:
         raise FlanlabError(f"{adapter}: the LoRA adapter does not fit its base model "
                            f"{acfg['base_model_name_or_path']!r}: {e}") from None
-    return HFLM(model, base.tokenizer, base.kind, name=f"{acfg['base_model_name_or_path']}+lora",
-                batch_size=batch_size, fingerprint=adapter_fingerprint(adapter), **hflm_kw)
+    return LoadedAdapter(model, base.tokenizer, base.kind, f"{acfg['base_model_name_or_path']}+lora",
+                         adapter_fingerprint(adapter))
 
 
-def soft_prompt_lm(run_dir: str | Path, *, batch_size: int = 16, device: str | None = None,
-                   dtype: str | None = None, **hflm_kw):
-    """An evaluation-stage LM scoring with the base model + the soft prompt saved at `run_dir` (the
-    adapter directory or the run directory holding adapter/)."""
+def load_soft_prompt(run_dir: str | Path, *, device: str | None = None, dtype: str | None = None) -> LoadedAdapter:
+    """The base model wrapped so that the soft prompt saved at `run_dir` (the adapter directory or the run
+    directory holding adapter/) precedes every row."""
     from safetensors.torch import load_file
 
     from ..models import resolve_model
-    from .lm import HFLM
 
     adapter, acfg = adapter_config(run_dir)
     if acfg.get("peft_type") != "PROMPT_TUNING":
@@ -168,5 +178,5 @@ def soft_prompt_lm(run_dir: str | Path, *, batch_size: int = 16, device: str | N
     if base.kind != "decoder":
         raise FlanlabError("soft-prompt scoring supports decoder-only models")
     model = _build_class()(base.model, weights[key]).eval()
-    return HFLM(model, base.tokenizer, base.kind, name=f"{acfg['base_model_name_or_path']}+soft-prompt",
-                batch_size=batch_size, fingerprint=adapter_fingerprint(adapter), **hflm_kw)
+    return LoadedAdapter(model, base.tokenizer, base.kind, f"{acfg['base_model_name_or_path']}+soft-prompt",
+                         adapter_fingerprint(adapter))

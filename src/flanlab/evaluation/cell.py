@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 import random
 import time
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from ..errors import FlanlabError
 from ..tasks.render import Rendered, render
@@ -25,6 +25,9 @@ from .config import EOS_JOIN, EvalConfig
 from .generation import GenRequest
 from .metrics import Item, check_metric, compute, example_scores, target_language
 from .rank import RankRequest
+
+if TYPE_CHECKING:
+    from .lm import LM
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ def load_examples(cell: Cell, cfg: EvalConfig, role: str | None = None, limit: i
     return examples
 
 
-def _render_all(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any, examples: list[dict]) -> list[tuple[dict, Rendered]]:
+def _render_all(cell: Cell, cfg: EvalConfig, cat: Any, lm: LM, examples: list[dict]) -> list[tuple[dict, Rendered]]:
     tset = cat.templates(cell.task)
     template = tset.get(cell.template_id) if cell.mode == "natural" else None
     pool = load_examples(cell, cfg, role="train", limit=cfg.fewshot_pool) if cell.shots else []
@@ -87,19 +90,24 @@ def _render_all(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any, examples: list[d
     return out
 
 
-def _joins(cfg: EvalConfig, lm: Any) -> tuple[str, str]:
-    """(text appended to the prompt, text put before each answer), from the configured delimiter."""
+def _joins(cfg: EvalConfig, lm: LM) -> tuple[str, str]:
+    """(text appended to the prompt, text put before each answer), from the configured delimiter; with a
+    chat template the assistant's opening ends the prompt and the answer follows it directly."""
+    if cfg.chat_template:
+        return "", ""
     delim = cfg.delimiter()
     if delim == EOS_JOIN:
         return (lm.eos_text if lm.kind == "decoder" else ""), ""
     return "", delim
 
 
-def run_cell(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any, progress: Any = None) -> tuple[dict, list[dict]]:
+def run_cell(cell: Cell, cfg: EvalConfig, cat: Any, lm: LM, progress: Any = None) -> tuple[dict, list[dict]]:
     t0 = time.time()
     metrics = [check_metric(m) for m in cell.task.metrics]
     examples = load_examples(cell, cfg)
     pairs = _render_all(cell, cfg, cat, lm, examples)
+    if cfg.chat_template:
+        pairs = [(ex, replace(r, inputs=lm.chat_prompt(r.inputs))) for ex, r in pairs]
     suffix, prefix = _joins(cfg, lm)
     split = role_split(cell.task, cell.role, cfg.split_overrides.get(cell.task.name))
     base = {"task": cell.task.name, "template": cell.template_id, "role": cell.role, "split": split,
@@ -140,7 +148,7 @@ def _classify(cell, pairs, suffix, prefix, lm, progress, base, eos: bool):
     return records, items, {"accuracy_per_token": right_tok / n, "accuracy_per_char": right_chr / n}
 
 
-def target_budget(cfg: EvalConfig, lm: Any, pairs: list[tuple[dict, Rendered]]) -> int:
+def target_budget(cfg: EvalConfig, lm: LM, pairs: list[tuple[dict, Rendered]]) -> int:
     """The cell's generation length: 1.25x its longest reference + 8 tokens, at most cfg.max_new_tokens."""
     longest = max(lm.length(g) for _, r in pairs for g in (r.references or (r.targets,)))
     return max(1, min(cfg.max_new_tokens, math.ceil(1.25 * longest) + 8))

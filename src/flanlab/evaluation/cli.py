@@ -43,6 +43,8 @@ def run(
     device: Optional[str] = DEVICE,
     dtype: Optional[str] = typer.Option(None, "--dtype", help="fp32, bf16, fp16 or auto."),
     cache: Optional[bool] = typer.Option(None, "--cache/--no-cache", help="Reuse finished cells (default on)."),
+    chat_template: Optional[bool] = typer.Option(None, "--chat-template/--no-chat-template",
+                                                 help="Wrap prompts in the model's own chat template (off)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default runs/eval-<model>-<time>)."),
     overwrite: bool = OVERWRITE,
     resume: bool = typer.Option(False, "--resume", help="Continue the unfinished run in --out (finished cells "
@@ -66,7 +68,7 @@ def run(
     cli = {"model": model, "tasks": tasks, "clusters": clusters, "templates": templates, "shots": shots,
            "mode": mode, "split": split, "limit": limit, "batch_size": batch_size, "best_dev": best_dev,
            "source": source, "data_dir": str(data_dir) if data_dir else None, "device": device, "dtype": dtype,
-           "cache": cache, "out": str(out) if out else None,
+           "cache": cache, "chat_template": chat_template, "out": str(out) if out else None,
            "tasks_file": [str(p) for p in tasks_file] if tasks_file else None}
     if resume and out is None:
         raise typer.BadParameter("--resume continues the run in --out DIR; pass --out", param_hint="--resume")

@@ -52,6 +52,9 @@ class EvalConfig(Config):
                                   "token (FLAN's targets end with EOS, so an option that is a prefix of another "
                                   "is not favoured); false: the option's tokens alone (lm-eval style). Default: "
                                   "true, or false in baseline mode (GPT-3's protocol). docs/protocol.md.")
+    chat_template: bool = Field(False, description="Wrap each prompt in the model's own chat template (one user "
+                                "turn + the assistant's opening, as lm-eval's --apply_chat_template); the answer "
+                                "follows it with no other join.")
     max_new_tokens: int = Field(256, ge=1, description="Generation cap; a cell uses 1.25x its longest reference "
                                 "+ 8 tokens, at most this.")
     stop: list[str] | None = Field(None, description="Stop strings (default: none, or a newline in baseline mode).")

@@ -8,6 +8,14 @@ A generation ends at EOS, at the first stop string (the text is cut there) or af
 (`stopped == "length"`: a generation that never stopped; the runner counts and reports these). Decoder
 prompts are left-padded (position ids follow the attention mask), so the output does not depend on the
 batch; requests are sorted by length and batched.
+
+Greedy decoding of decoder-only transformers models runs flanlab's own loop (`greedy_decode`) instead of
+`model.generate`: one prefill over the length-sorted, left-padded batch (the LM head only on the last
+column), then one token per step through the KV cache, and a row that has ended (EOS, a stop string in
+its generated text, its own `max_new_tokens`) leaves the batch and the cache at once, so no step is spent
+on finished rows or on a batch-mate's longer budget, and waiting prompts take the freed places (the
+batch stays full). Its tokens are those of `model.generate` (tested);
+beam search, sampling, encoder-decoder models and wrapped models (soft prompts) use `model.generate`.
 """
 
 from __future__ import annotations
@@ -79,8 +87,9 @@ class StopAfterContent:
 
 
 def generate(model: Any, tokenizer: Any, kind: str, requests: Sequence[GenRequest], *, batch_size: int = 8,
-             options: DecodeOptions | None = None, max_length: int | None = None,
+             options: DecodeOptions | None = None, max_length: int | None = None, max_tokens: int | None = None,
              progress: Callable[[int], None] | None = None) -> list[Generation]:
+    """Decode every request; `max_tokens` caps the padded tokens of one prefill forward (greedy loop only)."""
     import torch
 
     from .rank import model_max_length
@@ -93,7 +102,14 @@ def generate(model: Any, tokenizer: Any, kind: str, requests: Sequence[GenReques
     encoded = [_encode(tokenizer, kind, r, max_length) for r in requests]
     order = sorted(range(len(requests)), key=lambda i: (-len(encoded[i]), -requests[i].max_new_tokens, i))
     results: list[Generation | None] = [None] * len(requests)
+    fast = uses_greedy_loop(model, kind, opts)
     with torch.inference_mode():
+        if fast:  # one stream over every request, `batch_size` rows at a time (ended rows are replaced)
+            outs = greedy_decode(model, tokenizer, [encoded[i] for i in order], [requests[i] for i in order],
+                                 max_tokens, batch_size, progress)
+            for i, g in zip(order, outs):
+                results[i] = g
+            return results  # type: ignore[return-value]
         for start in range(0, len(order), max(1, batch_size)):
             idx = order[start:start + batch_size]
             if opts.do_sample:
@@ -104,6 +120,164 @@ def generate(model: Any, tokenizer: Any, kind: str, requests: Sequence[GenReques
             if progress:
                 progress(len(idx))
     return results  # type: ignore[return-value]
+
+
+def uses_greedy_loop(model: Any, kind: str, opts: DecodeOptions) -> bool:
+    """Whether `generate` decodes with `greedy_decode` (greedy, decoder-only, a plain transformers model)."""
+    from transformers import PreTrainedModel
+
+    return (kind == "decoder" and opts.num_beams == 1 and not opts.do_sample and not opts.extra
+            and isinstance(model, PreTrainedModel))
+
+
+def _stop_seen(tokenizer: Any, gen: list[int], tail: int, stop: Sequence[str], started: list[bool], r: int) -> bool:
+    """Whether row `r`'s generated tokens hold a stop string past leading whitespace (`cut_at_stop`'s rule),
+    decoding only the last `tail` tokens once the row has content beyond that window."""
+    if started[r] and len(gen) > tail:
+        text = tokenizer.decode(gen[-tail:], skip_special_tokens=True)
+        return any(s in text for s in stop if s)
+    text = tokenizer.decode(gen, skip_special_tokens=True)  # short: whitespace so far, or within the window
+    started[r] = started[r] or bool(text.strip())
+    return cut_at_stop(text, stop)[1]
+
+
+def greedy_decode(model: Any, tokenizer: Any, ids: list[list[int]], reqs: list[GenRequest],
+                  prefill_tokens: int | None = None, width: int | None = None,
+                  progress: Callable[[int], None] | None = None) -> list[Generation]:
+    """Greedy decoding of prompts (token ids, longest first) through the KV cache, at most `width` rows at once.
+
+    Prefill: the prompts go through the model in groups of at most `prefill_tokens` padded tokens (None: all
+    at once); the groups' caches are left-padded to the widest and joined. Decoding: row r stops at EOS,
+    when one of its stop strings appears in its generated text, or after its own `max_new_tokens`; ended
+    rows leave the batch, the attention mask and the cache before the next step, and waiting prompts take
+    their places (prefilled and joined the same way) once a quarter of the rows are free, so the batch
+    stays full; cache columns that no row attends to any more are dropped. Models whose cache layers
+    cannot be joined by padding (sliding windows, ...) decode `width` rows at a time, one prefill each.
+    """
+    import torch
+    from transformers import DynamicCache
+    from transformers.cache_utils import DynamicLayer
+
+    width = max(1, width or len(ids))
+    layers = DynamicCache(config=model.config).layers
+    if not layers or any(type(layer) is not DynamicLayer for layer in layers):
+        out: list[Generation] = []
+        for s in range(0, len(ids), width):
+            out += _greedy(model, tokenizer, ids[s:s + width], reqs[s:s + width], None, width, False, progress)
+        return out
+    return _greedy(model, tokenizer, ids, reqs, prefill_tokens, width, True, progress)
+
+
+def _greedy(model, tokenizer, ids, reqs, prefill_tokens, width, join, progress) -> list[Generation]:
+    import torch
+
+    dev = next(model.parameters()).device
+    eos = tokenizer.eos_token_id
+    arg = _cache_arg(model)
+    # a stop string that was not in the text before this step ends in this step's token: decoding the last
+    # len(stop) + 2 tokens finds it (the text is cut at the first stop of the whole text in _finish)
+    tail = [max((len(x) for x in r.stop), default=0) + 2 for r in reqs]
+    started = [False] * len(reqs)  # the row's text has content past leading whitespace (STOP_RULE)
+    gen: list[list[int]] = [[] for _ in ids]
+    waiting = 0  # the next prompt to start
+
+    def start(n: int) -> list[tuple]:
+        nonlocal waiting
+        idx = list(range(waiting, min(len(ids), waiting + n)))
+        waiting += len(idx)
+        groups = _prefill_groups([len(ids[i]) for i in idx], prefill_tokens if join else None)
+        return [(*_prefill(model, tokenizer, arg, [ids[idx[k]] for k in g]), [idx[k] for k in g]) for g in groups]
+
+    def merge(parts: list[tuple]) -> tuple:
+        if len(parts) == 1:
+            return parts[0]
+        cache, mask = _join(parts)
+        return (cache, mask, torch.cat([p[2] for p in parts]), torch.cat([p[3] for p in parts]),
+                [r for p in parts for r in p[4]])
+
+    cache, mask, last, nxt, rows = merge(start(width))
+    while True:
+        keep = []
+        for j, (r, t) in enumerate(zip(rows, nxt.tolist())):
+            gen[r].append(t)
+            req = reqs[r]
+            ended = t == eos or len(gen[r]) >= req.max_new_tokens or (
+                bool(req.stop) and _stop_seen(tokenizer, gen[r], tail[r], req.stop, started, r))
+            if not ended:
+                keep.append(j)
+        if progress and len(keep) < len(rows):
+            progress(len(rows) - len(keep))
+        if not keep:
+            if waiting >= len(ids):
+                break
+            cache, mask, last, nxt, rows = merge(start(width))
+            continue
+        if len(keep) < len(rows):
+            sel = torch.tensor(keep, device=dev)
+            cache.batch_select_indices(sel)
+            mask, last, nxt, rows = mask[sel], last[sel], nxt[sel], [rows[j] for j in keep]
+            unused = int(mask.any(0).int().argmax())  # leading columns every remaining row ignores
+            if unused and join:
+                for layer in cache.layers:
+                    layer.keys, layer.values = layer.keys[..., unused:, :], layer.values[..., unused:, :]
+                mask = mask[:, unused:]
+        mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=1)
+        last = last + 1
+        nxt = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=last[:, None], use_cache=True,
+                    logits_to_keep=1, **{arg: cache}).logits[:, -1].argmax(-1)
+        free = width - len(rows)
+        if join and waiting < len(ids) and free >= max(1, width // 4):
+            cache, mask, last, nxt, rows = merge([(cache, mask, last, nxt, rows), *start(free)])
+    return [_finish(tokenizer, g, r) for g, r in zip(gen, reqs)]
+
+
+def _prefill_groups(lengths: list[int], max_tokens: int | None) -> list[list[int]]:
+    """Consecutive rows (lengths in descending order) in groups of at most max_tokens padded tokens."""
+    groups: list[list[int]] = []
+    for i, n in enumerate(lengths):
+        if groups and (max_tokens is None or (len(groups[-1]) + 1) * lengths[groups[-1][0]] <= max_tokens):
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def _prefill(model: Any, tokenizer: Any, arg: str, ids: list[list[int]]):
+    """One left-padded forward over the prompts: (cache, attention mask, last positions, next tokens)."""
+    import torch
+    from transformers import DynamicCache
+
+    dev = next(model.parameters()).device
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    width = max(len(x) for x in ids)
+    inp = torch.tensor([[pad] * (width - len(x)) + x for x in ids], device=dev)
+    mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids], device=dev)
+    pos = (mask.cumsum(-1) - 1).clamp(min=0)
+    cache = DynamicCache(config=model.config)
+    logits = model(input_ids=inp, attention_mask=mask, position_ids=pos, use_cache=True, logits_to_keep=1,
+                   **{arg: cache}).logits
+    return cache, mask, pos[:, -1], logits[:, -1].argmax(-1)
+
+
+def _join(parts: list) -> tuple[Any, Any]:
+    """The caches and masks of prefill groups joined along the batch, each left-padded to the widest."""
+    import torch
+    import torch.nn.functional as F
+
+    width = max(p[1].shape[1] for p in parts)
+    cache = parts[0][0]
+    for li, layer in enumerate(cache.layers):
+        for name in ("keys", "values"):
+            setattr(layer, name, torch.cat([F.pad(getattr(p[0].layers[li], name), (0, 0, width - p[1].shape[1], 0))
+                                            for p in parts]))
+    return cache, torch.cat([F.pad(p[1], (width - p[1].shape[1], 0)) for p in parts])
+
+
+def _cache_arg(model: Any) -> str:
+    """The forward's name for the KV cache: `cache` (transformers >= 5.24), else `past_key_values`."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
 def _encode(tokenizer: Any, kind: str, r: GenRequest, max_length: int) -> list[int]:

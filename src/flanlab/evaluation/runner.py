@@ -19,7 +19,7 @@ import math
 import time
 from collections.abc import Collection
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..console import err
 from ..errors import FlanlabError
@@ -30,6 +30,9 @@ from .cache import CellCache, cell_key, file_identity, records_jsonl
 from .cell import Cell, role_limit, run_cell
 from .config import EvalConfig
 from .generation import STOP_RULE
+
+if TYPE_CHECKING:
+    from .lm import LM
 
 SCHEMA = "flanlab.eval/1"
 
@@ -58,7 +61,7 @@ def plan(cfg: EvalConfig, cat: Any, without_dev: Collection[str] = ()) -> list[C
     return cells
 
 
-def cell_identity(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any) -> dict[str, Any]:
+def cell_identity(cell: Cell, cfg: EvalConfig, cat: Any, lm: LM) -> dict[str, Any]:
     """Every input that can change the cell's numbers (the cache key is a hash of this)."""
     task, tset = cell.task, cat.templates(cell.task)
     overrides = cfg.split_overrides.get(task.name)
@@ -75,6 +78,8 @@ def cell_identity(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any) -> dict[str, A
              "roles": asdict(task.splits.override(**(overrides or {}))), "role": cell.role, "split": split,
              "data": file_identity(path), "limit": role_limit(cfg, cell.role), "template_set": tset.version,
              "template": template, "mode": cell.mode, "shots": cell.shots, "delimiter": cfg.delimiter()}
+    if cfg.chat_template:  # absent when off: existing cache keys stay valid
+        ident["chat_template"] = True
     if cell.shots:
         ident["fewshot"] = [cfg.fewshot_seed, cfg.fewshot_pool, cfg.fewshot_budget, list(cfg.fewshot_layout()),
                             file_identity(resolve_source(task, role_split(task, "train", overrides), cfg.source,
@@ -95,7 +100,7 @@ def _failed(cell: Cell, e: BaseException) -> dict[str, Any]:
             "mode": cell.mode, "status": "failed", "reason": reason}
 
 
-def evaluate(cfg: EvalConfig, lm: Any = None, run: Any = None, cat: Any = None, show_progress: bool = True,
+def evaluate(cfg: EvalConfig, lm: LM | None = None, run: Any = None, cat: Any = None, show_progress: bool = True,
              without_dev: Collection[str] = ()) -> dict:
     """Run (or load from the cache) every cell and aggregate; writes into `run` (a RunDir) when given.
 
@@ -132,7 +137,7 @@ def evaluate(cfg: EvalConfig, lm: Any = None, run: Any = None, cat: Any = None, 
     return results
 
 
-def _one_cell(cell: Cell, cfg: EvalConfig, cat: Any, lm: Any, cache: CellCache, bar: Any):
+def _one_cell(cell: Cell, cfg: EvalConfig, cat: Any, lm: LM, cache: CellCache, bar: Any):
     try:
         key = cell_key(cell_identity(cell, cfg, cat, lm))
         hit = cache.load(key)
@@ -318,7 +323,7 @@ def cluster_results(tasks: dict[str, dict], replicates: dict[str, Any] | None = 
     return out
 
 
-def aggregate(cfg: EvalConfig, lm: Any, cat: Any, summaries: list[dict]) -> dict[str, Any]:
+def aggregate(cfg: EvalConfig, lm: LM, cat: Any, summaries: list[dict]) -> dict[str, Any]:
     by_task: dict[str, list[dict]] = {}
     for s in summaries:
         by_task.setdefault(s["task"], []).append(s)
@@ -330,7 +335,8 @@ def aggregate(cfg: EvalConfig, lm: Any, cat: Any, summaries: list[dict]) -> dict
     n_failed = sum(1 for s in summaries if s.get("status") != "ok")
     out = {"schema": SCHEMA, "model": cfg.model if lm is None else lm.name, "model_kind": getattr(lm, "kind", None),
            "model_fingerprint": getattr(lm, "fingerprint", None), "shots": cfg.shots, "mode": cfg.mode,
-           "rank_eos": cfg.option_eos(), "split": cfg.split, "limit": cfg.limit, "tasks": tasks,
+           "rank_eos": cfg.option_eos(), "chat_template": cfg.chat_template,
+           "split": cfg.split, "limit": cfg.limit, "tasks": tasks,
            "clusters": cluster_results(tasks, reps),
            "cells": {"total": len(summaries), "failed": n_failed,
                      "cached": sum(1 for s in summaries if s.get("cached"))},

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..console import err
 from ..errors import FlanlabError
 from ..runs import RunDir
 from .steps import Step, step_dir
+
+if TYPE_CHECKING:
+    from ..evaluation.lm import LM
 
 MODEL_DIR = "model"
 
@@ -94,7 +97,7 @@ def eval_config(inputs: dict[str, Any], model: str, out: Path):
     return EvalConfig.model_validate(data)
 
 
-def evaluate_into(ecfg, d: Path, lm: Any = None, command: str = "eval") -> dict[str, Any]:
+def evaluate_into(ecfg, d: Path, lm: LM | None = None, command: str = "eval") -> dict[str, Any]:
     """Run the evaluation stage's entry point with `d` as its run directory; a step whose cells failed is
     recorded `partial`/`failed` by the stage and fails here, naming its errors."""
     from ..evaluation.run import evaluate
@@ -126,7 +129,7 @@ def run_prompt_tune(step: Step, d: Path, exp_dir: Path, cfg) -> None:
     tcfg = TrainConfig.model_validate({**inp["train"], "model": model_path(inp["model"], exp_dir),
                                        "mixture": mixture, "tuning": tuning, "out": str(d / "prompt")})
     train(tcfg)
-    from ..evaluation.adapters import soft_prompt_lm
+    from ..evaluation.lm import soft_prompt_lm
 
     ecfg = eval_config({"eval": inp["eval"], "tasks": [inp["task"]], "clusters": [], "shots": 0,
                         "mode": "natural"}, str(d / "prompt"), d)

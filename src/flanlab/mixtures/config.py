@@ -52,6 +52,8 @@ class MixtureConfig(Config):
                                    description="Known training-set sizes per task (skips counting, for plans).")
     missing_data: Literal["error", "skip"] = Field(
         "error", description="A training task without a train split: error, or skip it (reported).")
+    chat_template: bool = Field(False, description="Render each example with the model's own chat template "
+                                "(user turn = prompt, assistant turn = target; flanlab.mixtures.chat).")
     tokenizer: Optional[str] = Field(None, description="Model whose tokenizer counts tokens (default model).")
     max_input_len: int = Field(1024, ge=1)
     max_target_len: int = Field(256, ge=1)

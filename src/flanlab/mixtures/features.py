@@ -6,6 +6,8 @@
     feats[0].n_prompt    # tokens before the target: labels are -100 there (input and its EOS)
 
 Decoder-only: `input EOS target EOS` in one sequence, loss on the target tokens and the final EOS.
+With `chat=True` (a chat model's own template, `mixtures.chat`): `chat prompt | completion` instead, the
+template's special tokens in place of the EOS joins, loss on the completion (target and end of turn).
 Encoder-decoder: `input EOS` and `target EOS` as separate sequences (`target_ids`).
 A BOS is prepended only when the tokenizer itself adds one (Llama-style tokenizers).
 
@@ -107,9 +109,11 @@ def _check_args(kind: str, max_input_len: int, max_target_len: int, on_overlong:
 
 def tokenize(pairs: Sequence[tuple[str, str]], tokenizer, *, kind: str = "decoder", max_input_len: int = 1024,
              max_target_len: int = 256, on_overlong: str = "truncate", stats: TokenStats | None = None,
-             meta: Sequence[tuple] | None = None, flags: list[int] | None = None) -> list[Features]:
+             meta: Sequence[tuple] | None = None, flags: list[int] | None = None,
+             chat: bool = False) -> list[Features]:
     """Tokenize (inputs, targets) pairs in one batched call each; `meta` = (position, task, template_id[,
-    example name for messages]).
+    example name for messages]). `chat`: render each pair with the tokenizer's chat template first
+    (decoder-only models).
 
     Returns one Features per kept pair (a skipped pair is counted in `stats.skipped_overlong`). `flags`, if
     given, receives one entry per pair: F_IN / F_TG (cut), F_SKIP (skipped), 0 (untouched).
@@ -119,6 +123,12 @@ def tokenize(pairs: Sequence[tuple[str, str]], tokenizer, *, kind: str = "decode
     if not pairs:
         return []
     bos, eos = special_ids(tokenizer)
+    if chat:
+        if kind != "decoder":
+            raise FlanlabError("chat_template applies to decoder-only chat models, not encoder-decoder models")
+        from .chat import chat_pair
+
+        pairs = [chat_pair(tokenizer, x, y) for x, y in pairs]
     enc_in = encode(tokenizer, [p[0] for p in pairs])
     enc_tg = encode(tokenizer, [p[1] for p in pairs])
     out: list[Features] = []
@@ -146,7 +156,9 @@ def tokenize(pairs: Sequence[tuple[str, str]], tokenizer, *, kind: str = "decode
         stats.examples += 1
         stats.input_tokens += len(x)
         stats.target_tokens += len(y)
-        if kind == "decoder":
+        if chat:  # the template's own tokens delimit the turns
+            out.append(Features(x + y, len(x), None, pos, task, tid))
+        elif kind == "decoder":
             prompt = bos + x + [eos]
             out.append(Features(prompt + y + [eos], len(prompt), None, pos, task, tid))
         else:

@@ -132,7 +132,8 @@ class FeatureCache:
         blob = json.dumps([CACHE_VERSION, task, spec.version, tset.name, tset.version, texts, str(pool.path), pool.n,
                            c.cap, c.split_overrides.get(task), self.fingerprint, c.max_input_len, c.max_target_len,
                            self.kind, c.on_overlong, c.template_mode, c.template_choice, c.template_id,
-                           c.few_shot.model_dump(), c.tokenizer if c.few_shot.enabled else None, c.seed])
+                           c.few_shot.model_dump(), c.tokenizer if c.few_shot.enabled else None, c.seed]
+                          + ([True] if c.chat_template else []))  # absent when off: existing keys stay valid
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
     def path(self, task: str, chunk: int) -> Path:
@@ -167,7 +168,7 @@ class FeatureCache:
         got: list[int] = []
         feats = tokenize([(exs[i].inputs, exs[i].targets) for i in kept], self.tok, kind=self.kind,
                          max_input_len=c.max_input_len, max_target_len=c.max_target_len,
-                         on_overlong=c.on_overlong, flags=got,
+                         on_overlong=c.on_overlong, flags=got, chat=c.chat_template,
                          meta=[(k, task, exs[i].template_id, repr(exs[i].example_id)) for i in kept])
         feats_by_i: dict[int, Features] = {}
         it = iter(feats)
@@ -239,7 +240,7 @@ def feature_stream(mix, tokenizer, kind: str = "decoder", cfg=None, start: int =
         return
     c = _config(mix, cfg)
     kw = dict(kind=kind, max_input_len=c.max_input_len, max_target_len=c.max_target_len, on_overlong=c.on_overlong,
-              stats=stats)
+              stats=stats, chat=c.chat_template)
     chunk: list[Any] = []
     for ex in mix.stream(start):
         if stop is not None and ex.position >= stop:
