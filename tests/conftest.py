@@ -73,3 +73,14 @@ def shared_hf() -> Path:
     if not SHARED_HF.is_dir():
         pytest.skip(MIRROR_SKIP)
     return SHARED_HF
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny models on a shared 2-core machine: one torch thread is ~30x faster than two contending ones."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -8,24 +8,15 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-import torch
 
 from flanlab.errors import FlanlabError
 from flanlab.training.config import TrainConfig
 from flanlab.testing import ListMixture
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("one_torch_thread")]
 
 PAIRS = [("Premise: A man plays a guitar. Hypothesis: He makes music. Entailment?", "yes"),
          ("What is the capital of France?", "Paris")]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def _cfg(model_dir, out, **kw) -> TrainConfig:

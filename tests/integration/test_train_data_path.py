@@ -7,19 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("one_torch_thread")]
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))  # mixture_toys
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture

@@ -12,21 +12,12 @@ from flanlab.errors import FlanlabError
 from flanlab.training.config import TrainConfig
 from flanlab.testing import ListMixture
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("one_torch_thread")]
 
 PAIRS = [("Premise: A man is playing a guitar. Does he make music?", "yes"),
          ("What is the capital of France?", "Paris"),
          ("Is this movie review positive or negative? the film was great", "positive"),
          ("Translate to French: Hello, how are you?", "Bonjour")]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny models on a shared 2-core machine: one thread is ~30x faster than two contending ones.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def _cfg(model_dir, out, **kw) -> TrainConfig:
