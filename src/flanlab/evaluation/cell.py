@@ -27,6 +27,7 @@ from .metrics import Item, check_metric, compute, example_scores, target_languag
 from .rank import RankRequest
 
 if TYPE_CHECKING:
+    from ..tasks.registry import Catalogue
     from .lm import LM
 
 
@@ -66,7 +67,7 @@ def load_examples(cell: Cell, cfg: EvalConfig, role: str | None = None, limit: i
     return examples
 
 
-def _render_all(cell: Cell, cfg: EvalConfig, cat: Any, lm: LM, examples: list[dict]) -> list[tuple[dict, Rendered]]:
+def _render_all(cell: Cell, cfg: EvalConfig, cat: Catalogue, lm: LM, examples: list[dict]) -> list[tuple[dict, Rendered]]:
     tset = cat.templates(cell.task)
     template = tset.get(cell.template_id) if cell.mode == "natural" else None
     pool = load_examples(cell, cfg, role="train", limit=cfg.fewshot_pool) if cell.shots else []
@@ -101,7 +102,7 @@ def _joins(cfg: EvalConfig, lm: LM) -> tuple[str, str]:
     return "", delim
 
 
-def run_cell(cell: Cell, cfg: EvalConfig, cat: Any, lm: LM, progress: Any = None) -> tuple[dict, list[dict]]:
+def run_cell(cell: Cell, cfg: EvalConfig, cat: Catalogue, lm: LM, progress: Any = None) -> tuple[dict, list[dict]]:
     t0 = time.time()
     metrics = [check_metric(m) for m in cell.task.metrics]
     examples = load_examples(cell, cfg)

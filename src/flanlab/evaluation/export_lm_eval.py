@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -28,6 +28,9 @@ from ..errors import FlanlabError
 from ..tasks.render import render
 from ..tasks.sources import iter_examples, role_split
 from .config import EOS_JOIN
+
+if TYPE_CHECKING:
+    from ..tasks.registry import Catalogue
 
 # Our metric -> lm-eval's built-in metric of the same meaning (the others have no built-in counterpart).
 MC_METRICS = {"accuracy": ["acc", "acc_norm"], "f1_binary": ["f1"], "mcc": ["mcc"], "exact_match_rank": ["acc"]}
@@ -69,7 +72,7 @@ def task_yaml(name: str, task: Any, data_file: Path, delimiter: str, meta: dict[
     return cfg
 
 
-def export(cat: Any, tasks: list[Any], out: str | Path, *, mode: str = "natural", eos_text: str = "",
+def export(cat: Catalogue, tasks: list[Any], out: str | Path, *, mode: str = "natural", eos_text: str = "",
            delimiter: str | None = None, source: str = "auto", data_dir: str | None = None, limit: int | None = None,
            templates: list[str] | None = None, split_overrides: dict[str, dict[str, str]] | None = None,
            stop: list[str] | None = None, rank_eos: bool | None = None) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ import re
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..console import err
 from ..errors import FlanlabError
@@ -31,6 +31,9 @@ from ..tasks.registry import catalogue
 from ..tasks.sources import check_data_dir, resolve_source, role_split
 from .config import EvalConfig
 from .lm import LM
+
+if TYPE_CHECKING:
+    from ..tasks.registry import Catalogue
 
 ERROR_LINES = 5  # distinct errors printed at the end of a run; all are in run.json
 
@@ -61,7 +64,7 @@ def check_device(device: str | None, dtype: str | None = None) -> None:
     pick_dtype(dev, dtype)
 
 
-def preflight(cfg: EvalConfig, cat: Any) -> set[str]:
+def preflight(cfg: EvalConfig, cat: Catalogue) -> set[str]:
     """Check everything that needs no scoring; returns the tasks whose best-dev template cannot be chosen
     (no dev split: an evaluation-only mirror), for which only the test split is scored."""
     from .runner import plan
@@ -152,7 +155,7 @@ def default_lm(cfg: EvalConfig) -> LM:
                      max_tokens=cfg.max_batch_tokens)
 
 
-def evaluate(cfg: EvalConfig, *, lm: LM | None = None, cat: Any = None, command: str = "eval",
+def evaluate(cfg: EvalConfig, *, lm: LM | None = None, cat: Catalogue | None = None, command: str = "eval",
              resume: bool = False, overwrite: bool = False, show_progress: bool = True) -> Path:
     """Evaluate as `cfg` says into its run directory (`cfg.out`, default runs/eval-<model>-<time>); returns it.
 

@@ -32,12 +32,14 @@ from .config import EvalConfig
 from .generation import STOP_RULE
 
 if TYPE_CHECKING:
+    from ..runs import RunDir
+    from ..tasks.registry import Catalogue
     from .lm import LM
 
 SCHEMA = "flanlab.eval/1"
 
 
-def plan(cfg: EvalConfig, cat: Any, without_dev: Collection[str] = ()) -> list[Cell]:
+def plan(cfg: EvalConfig, cat: Catalogue, without_dev: Collection[str] = ()) -> list[Cell]:
     """Every cell of the evaluation, in catalogue order: task x template x role.
 
     Tasks in `without_dev` (no dev split to read) are scored on the test role only: their best-dev template
@@ -61,7 +63,7 @@ def plan(cfg: EvalConfig, cat: Any, without_dev: Collection[str] = ()) -> list[C
     return cells
 
 
-def cell_identity(cell: Cell, cfg: EvalConfig, cat: Any, lm: LM) -> dict[str, Any]:
+def cell_identity(cell: Cell, cfg: EvalConfig, cat: Catalogue, lm: LM) -> dict[str, Any]:
     """Every input that can change the cell's numbers (the cache key is a hash of this)."""
     task, tset = cell.task, cat.templates(cell.task)
     overrides = cfg.split_overrides.get(task.name)
@@ -100,7 +102,7 @@ def _failed(cell: Cell, e: BaseException) -> dict[str, Any]:
             "mode": cell.mode, "status": "failed", "reason": reason}
 
 
-def evaluate(cfg: EvalConfig, lm: LM | None = None, run: Any = None, cat: Any = None, show_progress: bool = True,
+def evaluate(cfg: EvalConfig, lm: LM | None = None, run: RunDir | None = None, cat: Catalogue | None = None, show_progress: bool = True,
              without_dev: Collection[str] = ()) -> dict:
     """Run (or load from the cache) every cell and aggregate; writes into `run` (a RunDir) when given.
 
@@ -137,7 +139,7 @@ def evaluate(cfg: EvalConfig, lm: LM | None = None, run: Any = None, cat: Any = 
     return results
 
 
-def _one_cell(cell: Cell, cfg: EvalConfig, cat: Any, lm: LM, cache: CellCache, bar: Any):
+def _one_cell(cell: Cell, cfg: EvalConfig, cat: Catalogue, lm: LM, cache: CellCache, bar: Any):
     try:
         key = cell_key(cell_identity(cell, cfg, cat, lm))
         hit = cache.load(key)
@@ -168,7 +170,7 @@ def _with_columns(summary: dict, records: list[dict]) -> dict:
     return {**summary, "constant": is_constant(cols["pred"]), "per_example": cols}
 
 
-def _write_cell(run: Any, summary: dict, records: list[dict]) -> None:
+def _write_cell(run: RunDir, summary: dict, records: list[dict]) -> None:
     from ..runs import atomic_write_text
 
     run.append_jsonl("cells.jsonl", {k: v for k, v in summary.items() if k != "per_example"})
@@ -323,7 +325,7 @@ def cluster_results(tasks: dict[str, dict], replicates: dict[str, Any] | None = 
     return out
 
 
-def aggregate(cfg: EvalConfig, lm: LM, cat: Any, summaries: list[dict]) -> dict[str, Any]:
+def aggregate(cfg: EvalConfig, lm: LM, cat: Catalogue, summaries: list[dict]) -> dict[str, Any]:
     by_task: dict[str, list[dict]] = {}
     for s in summaries:
         by_task.setdefault(s["task"], []).append(s)

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import FlanlabError, UnknownNameError
 from .config import (ABLATION_EVAL_CLUSTERS, FIGURE5_CLUSTERS, FIGURE6_CLUSTER_ORDER, FIGURE6_EVAL_TASKS,
                      ExperimentConfig)
 from .steps import Step, dedupe
+
+if TYPE_CHECKING:
+    from ..tasks.registry import Catalogue
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class CatalogueFacts:
     subclusters: dict[str, tuple[str, ...]] = field(default_factory=dict)  # e.g. conversational_qa (in misc)
 
     @classmethod
-    def from_catalogue(cls, cat: Any) -> "CatalogueFacts":
+    def from_catalogue(cls, cat: Catalogue) -> "CatalogueFacts":
         paper = [name for name, c in cat.clusters.items() if c.parent is None]
         clusters = {name: tuple(t.name for t in cat.tasks_in(name)) for name in paper}
         datasets = {name: len({t.dataset_name for t in cat.tasks_in(name)}) for name in paper}

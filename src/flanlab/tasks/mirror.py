@@ -15,10 +15,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..runs import atomic_write_json
 from .sources import iter_rows, mirror_file
+
+if TYPE_CHECKING:
+    from .registry import Catalogue
 
 MANIFEST = "flanlab-mirror.json"
 
@@ -45,7 +48,7 @@ def mirror_split(task: Any, split: str, out: Path, rows: Callable[..., Iterable[
     return n
 
 
-def mirror_tasks(cat: Any, tasks: list[str], out: str | Path, splits: list[str] | None = None,
+def mirror_tasks(cat: Catalogue, tasks: list[str], out: str | Path, splits: list[str] | None = None,
                  log: Callable[[str], None] | None = None,
                  rows: Callable[..., Iterable[dict]] = iter_rows) -> list[dict[str, Any]]:
     """Mirror the splits of `tasks` (default: the splits of their train/dev/test roles) under `out`."""
