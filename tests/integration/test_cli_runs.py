@@ -250,10 +250,19 @@ def test_readme_eval_examples_work_on_an_evaluation_only_mirror(capsys, tiny_lla
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("FLANLAB_DATA_DIR", str(mirror))
     shutil.copytree(tiny_llama_dir, tmp_path / "runs/flan-nli/model")
+    # the README's model is a chat model (--chat-template): the tiny stand-in gets a chat template too
+    from transformers import AutoTokenizer
+
+    chat_model = tmp_path / "tiny-chat"
+    shutil.copytree(tiny_llama_dir, chat_model)
+    tok = AutoTokenizer.from_pretrained(chat_model)
+    tok.chat_template = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
+                         "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+    tok.save_pretrained(chat_model)
     examples = readme_eval_examples()
     assert len(examples) >= 4
     for i, line in enumerate(examples):
-        args = line.replace("smollm2-135m-instruct", str(tiny_llama_dir)).replace("/path/to/mirror", str(mirror))
+        args = line.replace("smollm2-135m-instruct", str(chat_model)).replace("/path/to/mirror", str(mirror))
         args = args.split()[1:]
         if args[1] == "export-lm-eval":
             args += ["--model", str(tiny_llama_dir)]  # whose EOS joins prompt and answer (default: the real model)

@@ -182,7 +182,7 @@ def test_constant_cells_share_and_collapse_check():
 
 def test_results_json_carries_intervals_sizes_per_example_scores_and_degeneracy(toy):  # noqa: F811
     from flanlab.evaluation.config import EvalConfig
-    from flanlab.evaluation.lm import FakeLM
+    from flanlab.testing import FakeLM
     from flanlab.evaluation.runner import evaluate
 
     cat, base, _ = toy
