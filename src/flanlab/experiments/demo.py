@@ -51,7 +51,7 @@ class Budget:
 # tokens: SST-2 46.5, RTE ~100; ~150 training and ~450 scored tokens/s): quick ~8k training + ~36k scored
 # tokens (~2.7 min), full ~25k + ~250k (~12.5 min).
 BUDGETS: dict[str, Budget] = {
-    "quick": Budget(steps=8, lr=3e-5, tokens=1024, held_in=("sst2",), held_out=("rte",),
+    "quick": Budget(steps=4, lr=3e-5, tokens=1024, held_in=("sst2",), held_out=("rte",),
                     held_in_limit=24, held_out_limit=8),
     "full": Budget(steps=24, lr=3e-5, tokens=1024, held_in=("sst2", "arc_easy"), held_out=("rte", "cb"),
                    held_in_limit=60, held_out_limit=30),
