@@ -16,17 +16,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))  # mixture
 @pytest.fixture
 def toy_mixture(tmp_path):
     """A --tasks-file with two toy tasks and their mirror data; the mixture keys every command shares."""
-    import yaml
-    from mixture_toys import TEMPLATE_SETS, write_toy_data
+    from mixture_toys import write_toy_data, write_toy_tasks_file
 
     from flanlab.tasks import catalogue
 
-    tasks = [{"name": "toy_a", "cluster": "sentiment", "source": {"hub_id": "toy/toy_a"}, "fields": {"text": "text"},
-              "label": "label", "options": ["yes", "no"], "template_set": "toy_cls"},
-             {"name": "toy_b", "cluster": "summarization", "source": {"hub_id": "toy/toy_b"},
-              "fields": {"text": "text"}, "target": "answer", "metrics": ["rouge"], "template_set": "toy_gen"}]
-    f = tmp_path / "toys.yaml"
-    f.write_text(yaml.safe_dump({"tasks": tasks, "template_sets": TEMPLATE_SETS}))
+    f = write_toy_tasks_file(tmp_path / "toys.yaml")
     write_toy_data(tmp_path / "mirror", catalogue([f]), {"toy_a": 60, "toy_b": 40}, words=(3, 30))
     return {"tasks_file": [str(f)], "data_dir": str(tmp_path / "mirror"), "source": "mirror",
             "include": ["toy_a", "toy_b"], "seed": 3, "max_input_len": 24, "max_target_len": 6, "seq_len": 64,

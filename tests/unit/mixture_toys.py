@@ -65,3 +65,19 @@ def write_toy_data(root: Path, cat: Catalogue, sizes: dict[str, int], words: tup
                                                                                       "answer": f"sum {name} {i}"}
                 f.write(json.dumps(row) + "\n")
     return Path(root)
+
+
+# Two toy tasks as a --tasks-file (a classification and a generation task), for CLI and data-path tests.
+TOY_TASK_FILE_TASKS = [
+    {"name": "toy_a", "cluster": "sentiment", "source": {"hub_id": "toy/toy_a"}, "fields": {"text": "text"},
+     "label": "label", "options": ["yes", "no"], "template_set": "toy_cls"},
+    {"name": "toy_b", "cluster": "summarization", "source": {"hub_id": "toy/toy_b"},
+     "fields": {"text": "text"}, "target": "answer", "metrics": ["rouge"], "template_set": "toy_gen"}]
+
+
+def write_toy_tasks_file(path: Path) -> Path:
+    """Write TOY_TASK_FILE_TASKS with their template sets as a tasks file at `path`; returns it."""
+    import yaml
+
+    path.write_text(yaml.safe_dump({"tasks": TOY_TASK_FILE_TASKS, "template_sets": TEMPLATE_SETS}))
+    return path

@@ -171,19 +171,12 @@ def test_pool_index_is_cached(cat, root, monkeypatch):
 @pytest.fixture(scope="module")
 def cli_env(tmp_path_factory):
     """A --tasks-file with two toy tasks, their mirror data, and the options every command takes."""
-    import yaml
-
-    from mixture_toys import TEMPLATE_SETS
+    from mixture_toys import write_toy_tasks_file
 
     from flanlab.tasks import catalogue
 
     d = tmp_path_factory.mktemp("cli")
-    tasks = [{"name": "toy_a", "cluster": "sentiment", "source": {"hub_id": "toy/toy_a"}, "fields": {"text": "text"},
-              "label": "label", "options": ["yes", "no"], "template_set": "toy_cls"},
-             {"name": "toy_b", "cluster": "summarization", "source": {"hub_id": "toy/toy_b"},
-              "fields": {"text": "text"}, "target": "answer", "metrics": ["rouge"], "template_set": "toy_gen"}]
-    f = d / "toys.yaml"
-    f.write_text(yaml.safe_dump({"tasks": tasks, "template_sets": TEMPLATE_SETS}))
+    f = write_toy_tasks_file(d / "toys.yaml")
     write_toy_data(d / "mirror", catalogue([f]), {"toy_a": 40, "toy_b": 30})
     opts = ["--tasks-file", str(f), "--data-dir", str(d / "mirror"), "--source", "mirror",
             "--set", "include=[toy_a,toy_b,nli]", "--seed", "5"]

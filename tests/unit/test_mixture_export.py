@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from mixture_toys import TEMPLATE_SETS, write_toy_data
+from mixture_toys import write_toy_data, write_toy_tasks_file
 
 N = 60
 
@@ -14,18 +14,11 @@ N = 60
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     """One export of a two-task toy mixture in every format, through the CLI."""
-    import yaml
-
     from flanlab.cli import main
     from flanlab.tasks import catalogue
 
     d = tmp_path_factory.mktemp("export")
-    tasks = [{"name": "toy_a", "cluster": "sentiment", "source": {"hub_id": "toy/toy_a"}, "fields": {"text": "text"},
-              "label": "label", "options": ["yes", "no"], "template_set": "toy_cls"},
-             {"name": "toy_b", "cluster": "summarization", "source": {"hub_id": "toy/toy_b"},
-              "fields": {"text": "text"}, "target": "answer", "metrics": ["rouge"], "template_set": "toy_gen"}]
-    f = d / "toys.yaml"
-    f.write_text(yaml.safe_dump({"tasks": tasks, "template_sets": TEMPLATE_SETS}))
+    f = write_toy_tasks_file(d / "toys.yaml")
     write_toy_data(d / "mirror", catalogue([f]), {"toy_a": 40, "toy_b": 30})
     out = d / "run"
     argv = ["mixture", "export", "--out", str(out), "--n", str(N), "--tasks-file", str(f), "--data-dir",
