@@ -66,10 +66,20 @@ def test_demo_on_the_real_data_mirror(tmp_path, tiny_llama_dir, shared_hf, capsy
     steps = tmp_path / "demo-real" / "steps"
     mixture = json.loads(next(steps.glob("mixture-*/mixture.json")).read_text())
     assert set(mixture["train_tasks"]) == set(res["info"]["train_tasks"]) and "sst2" in mixture["train_tasks"]
-    cont = json.loads(next(steps.glob("contamination-*/contamination.json")).read_text())
-    assert all(not r["tuned_on_task"] for r in cont["tasks"])
-    splits = {json.loads(p.read_text().splitlines()[0])["split"] for p in steps.glob("eval-*/examples/sst2/*/*.jsonl")}
-    assert splits == {"validation"}  # sst2 tuned on its test split, scored on validation
+    rows = {r["task"]: r for f in steps.glob("contamination-*/contamination.json")
+            for r in json.loads(f.read_text())["tasks"]}
+    assert {t: r["tuned_on_task"] for t, r in rows.items()} == {"cb": False, "rte": False, "arc_easy": True,
+                                                                 "sst2": True}
+    assert all(r["contaminated"] == 0 for r in rows.values())  # no scored example was tuned on
+    shown = res["sets"]["held_in"]["contamination"]
+    assert shown["sst2"]["examples"] == 2 and shown["sst2"]["contaminated"] == 0
+    for task, scored in (("sst2", "validation"), ("arc_easy", "test")):  # each tuned on its other labelled split
+        splits = {json.loads(p.read_text().splitlines()[0])["split"]
+                  for p in steps.glob(f"eval-*/examples/{task}/*/*.jsonl")}
+        assert splits == {scored}, task
+        assert mixture["train_tasks"] and task in mixture["train_tasks"]
+    line = ", ".join(f"{t} 0/{shown[t]['checked']}" for t in ("arc_easy", "sst2"))
+    assert f"sharing a 13-gram with the tuning data: {line}" in " ".join(log.split())
 
 
 @pytest.mark.slow

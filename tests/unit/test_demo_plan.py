@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from flanlab.errors import FlanlabError
+from flanlab.evaluation.stats import bootstrap_ci
 from flanlab.experiments.demo import (BUDGETS, COLLAPSE_MIN_EXAMPLES, collapsed, demo_config, demo_results)
 from flanlab.experiments.run import plan_experiment
 
@@ -60,6 +61,29 @@ def test_demo_on_a_mirror_trains_held_in_tasks_on_a_split_it_never_scores(tmp_pa
         demo_config(quick=True, model="m", out=tmp_path / "demo", data_dir=str(root))
 
 
+@pytest.mark.parametrize("budget", sorted(BUDGETS))
+def test_demo_held_in_tasks_never_train_on_the_split_they_are_scored_on(tmp_path, budget):
+    """Every held-in task of every budget has a mirror training split other than its test role (ARC-Easy's test
+    role is `test`, SST-2's `validation`): a mirror holding every split of them builds a clean demo."""
+    from flanlab.tasks import catalogue
+    from flanlab.tasks.sources import BUNDLED_DIR
+
+    cat = catalogue()
+    root = tmp_path / "hf"
+    for f in BUNDLED_DIR.rglob("*.jsonl"):  # the bundled samples under every split name the demo may read
+        rel = f.relative_to(BUNDLED_DIR)
+        if not any(str(rel).startswith(p) for p in ("stanfordnlp/sst2", "allenai/ai2_arc/ARC-Easy", "aps/super_glue/rte")):
+            continue
+        for split in ("train", "validation", "test"):
+            dst = root / rel.parent / f"{split}.jsonl"
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_text(f.read_text())
+    cfg, info = demo_config(quick=budget == "quick", model="m", out=tmp_path / "demo", data_dir=str(root),
+                            train_tasks=list(BUDGETS[budget].held_in))
+    for t in info["held_in"]:
+        assert cfg.mixture["split_overrides"][t]["train"] != cat.task(t).splits.test, t
+
+
 def _write_eval(d: Path, task: str, preds: dict[str, list[int]], labels: list[int]) -> None:
     """An eval step's results.json as the evaluation stage writes it (per-example scores, constant flags)."""
     d.mkdir(parents=True)
@@ -72,6 +96,7 @@ def _write_eval(d: Path, task: str, preds: dict[str, list[int]], labels: list[in
     (d / "results.json").write_text(json.dumps({"tasks": {task: {
         "metric": "accuracy", "cluster": "sentiment", "templates": templates, "mean": mean, "n": len(labels),
         "std": (sum((m - mean) ** 2 for m in means) / len(means)) ** 0.5, "scored_role": "test",
+        "ci95": list(bootstrap_ci(per, n_boot=200)),
         "per_example": {"ids": [f"{task}:validation:{i}" for i in range(len(labels))], "score": per,
                         "metric": "accuracy"}}}}))
 
@@ -102,3 +127,40 @@ def test_demo_results_flag_a_collapsed_tuned_model(tmp_path):
     assert collapsed(res) == ["sst2 (2/2 templates constant)"]
     # too few examples to call one answer a collapse
     assert collapsed(demo_results(_demo_dir(tmp_path / "b", n - 1), n_boot=200)) == []
+
+
+def test_demo_checks_held_in_and_held_out_examples_for_overlap_with_the_tuning_data(tmp_path):
+    cfg, info = demo_config(quick=False, model="m", out=tmp_path / "demo")
+    checks = {tuple(s.inputs["tasks"]): s for s in plan_experiment(cfg) if s.kind == "contamination"}
+    assert set(checks) == {tuple(info["held_out"]), tuple(info["held_in"])}
+    held_in = checks[tuple(info["held_in"])]
+    assert held_in.inputs["max_eval_examples"] == info["held_in_limit"]  # the examples the evaluation scores
+    assert checks[tuple(info["held_out"])].inputs["max_eval_examples"] == info["held_out_limit"]
+    # demo_results reports each set's overlap counts next to its table
+    root = _demo_dir(tmp_path / "done", COLLAPSE_MIN_EXAMPLES)
+    rec = json.loads((root / "experiment.json").read_text())
+    d = root / "steps" / "contam"
+    d.mkdir(parents=True)
+    (d / "contamination.json").write_text(json.dumps({"n": 13, "tasks": [
+        {"task": "sst2", "examples": 10, "checked": 9, "too_short": 1, "contaminated": 2, "tuned_on_task": True}]}))
+    rec["steps"].append({"id": "contam", "kind": "contamination", "dir": str(d)})
+    (root / "experiment.json").write_text(json.dumps(rec))
+    got = demo_results(root, n_boot=200)["sets"]["held_in"]["contamination"]
+    assert got == {"sst2": {"examples": 10, "checked": 9, "contaminated": 2, "tuned_on_task": True}}
+
+
+def test_demo_table_shows_each_models_interval_n_and_constant_cells(tmp_path):
+    from rich.console import Console
+
+    from flanlab.experiments.demo_cli import print_tables
+
+    res = demo_results(_demo_dir(tmp_path / "a", COLLAPSE_MIN_EXAMPLES), n_boot=200)
+    row = res["sets"]["held_in"]["tasks"][0]
+    con = Console(record=True, width=400)
+    print_tables(res, "t", con)
+    text = con.export_text()
+    line = next(x for x in text.splitlines() if "sst2" in x)
+    for v in ("tuned", "untuned-instructions"):
+        lo, hi = row[v]["ci95"]
+        assert lo <= hi and f"[{100 * lo:.1f}, {100 * hi:.1f}]" in line
+    assert "const 2/2" in line and f" {COLLAPSE_MIN_EXAMPLES} " in line

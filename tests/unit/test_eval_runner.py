@@ -294,3 +294,32 @@ def test_chat_template_wraps_prompts_and_is_recorded(toy):
     _, records = run_cell(Cell(cat.task("toy_nli"), "01", "test", 0, "natural"), chat_cfg, cat, FakeLM())
     assert all(r["prompt"].startswith("<|user|>") and r["prompt"].endswith("<|assistant|>") for r in records)
     assert all(r["continuations"] == r["options"] for r in records)  # the answer follows the assistant's opening
+
+
+def test_a_random_sample_of_the_scored_split_is_seeded_and_shared_by_every_template(toy):
+    """`sample: random` scores N examples drawn from the whole split (not its first N), the same N for every
+    template and rerun, other N for another seed; the subset is part of the cell's cache key and recorded."""
+    from flanlab.tasks.sources import iter_examples
+
+    cat, base, _ = toy
+    task = cat.task("toy_nli")
+    first = [e["id"] for e in iter_examples(task, "test", source="mirror", data_dir=base["data_dir"], limit=8)]
+    drawn = [e["id"] for e in iter_examples(task, "test", source="mirror", data_dir=base["data_dir"], limit=8,
+                                            sample="random", seed=0)]
+    index = [int(i.rsplit(":", 1)[1]) for i in drawn]
+    assert len(set(drawn)) == 8 and drawn != first and index == sorted(index) and max(index) >= 8
+    other = [e["id"] for e in iter_examples(task, "test", source="mirror", data_dir=base["data_dir"], limit=8,
+                                            sample="random", seed=1)]
+    assert other != drawn
+    with pytest.raises(FlanlabError, match="toy_nli.*sample='some'"):
+        list(iter_examples(task, "test", source="mirror", data_dir=base["data_dir"], limit=8, sample="some"))
+
+    cfg = EvalConfig(tasks=["toy_nli"], limit=8, sample="random", best_dev=False, **base)
+    lm = FakeLM()
+    res = evaluate(cfg, lm=lm, cat=cat, show_progress=False)
+    assert res["sample"] == "random" and res["tasks"]["toy_nli"]["per_example"]["ids"] == drawn
+    assert all(t["test"]["n"] == 8 for t in res["tasks"]["toy_nli"]["templates"].values())
+    calls = lm.calls
+    assert evaluate(cfg, lm=lm, cat=cat, show_progress=False)["cells"]["cached"] == 3 and lm.calls == calls
+    evaluate(cfg.model_copy(update={"sample": "first"}), lm=lm, cat=cat, show_progress=False)
+    assert lm.calls > calls  # another subset: not served from the cache

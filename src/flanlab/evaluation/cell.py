@@ -56,9 +56,11 @@ def role_limit(cfg: EvalConfig, role: str) -> int | None:
 def load_examples(cell: Cell, cfg: EvalConfig, role: str | None = None, limit: int | None = None) -> list[dict]:
     role = role or cell.role
     skipped = [0]
+    scored = limit is None  # the scored split (test/dev) follows `sample`; a few-shot pool is its first N
     examples = list(iter_examples(cell.task, role, source=cfg.source, data_dir=cfg.data_dir,
-                                  limit=limit if limit is not None else role_limit(cfg, role),
-                                  split_overrides=cfg.split_overrides.get(cell.task.name), skipped=skipped))
+                                  limit=role_limit(cfg, role) if scored else limit,
+                                  split_overrides=cfg.split_overrides.get(cell.task.name), skipped=skipped,
+                                  sample=cfg.sample if scored else "first", seed=cfg.seed))
     if not examples and role == cell.role:
         split = role_split(cell.task, role, cfg.split_overrides.get(cell.task.name))
         why = (f"all {skipped[0]} rows were skipped by the task's preprocess (no gold label in this split?)"

@@ -35,6 +35,8 @@ def run(
     mode: Optional[str] = MODE,
     split: Optional[str] = typer.Option(None, "--split", help="test (with dev for the best template) or dev."),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most N examples per task and split."),
+    sample: Optional[str] = typer.Option(None, "--sample", help="Which N examples --limit keeps: first (default) "
+                                         "or random (seeded; unbiased when the file is ordered)."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Requests per forward pass (16)."),
     best_dev: Optional[bool] = typer.Option(None, "--best-dev/--no-best-dev", help="Score dev to pick a template."),
     source: Optional[str] = typer.Option(None, "--source", help="auto, hub, mirror or bundled."),
@@ -66,7 +68,7 @@ def run(
     from .run import evaluate
 
     cli = {"model": model, "tasks": tasks, "clusters": clusters, "templates": templates, "shots": shots,
-           "mode": mode, "split": split, "limit": limit, "batch_size": batch_size, "best_dev": best_dev,
+           "mode": mode, "split": split, "limit": limit, "sample": sample, "batch_size": batch_size, "best_dev": best_dev,
            "source": source, "data_dir": str(data_dir) if data_dir else None, "device": device, "dtype": dtype,
            "cache": cache, "chat_template": chat_template, "out": str(out) if out else None,
            "tasks_file": [str(p) for p in tasks_file] if tasks_file else None}

@@ -36,6 +36,10 @@ class EvalConfig(Config):
                                           "best template, see best_dev); dev: score the dev role only.")
     best_dev: bool = Field(True, description="Also score dev to choose the best template (paper protocol).")
     limit: int | None = Field(None, ge=1, description="At most this many examples per task and split.")
+    sample: Literal["first", "random"] = Field("first", description="Which examples `limit` keeps: the first N "
+                                               "of the split (lm-eval's --limit), or N drawn at random (seeded by "
+                                               "`seed`, the task and the split): an unbiased subset of a split "
+                                               "whose file order is not random.")
     dev_limit: int | None = Field(200, ge=1, description="At most this many dev examples (template choice).")
     batch_size: int = Field(16, ge=1)
     max_batch_tokens: int | None = Field(None, ge=1, description="Cap on padded tokens per scoring batch "

@@ -82,6 +82,8 @@ def cell_identity(cell: Cell, cfg: EvalConfig, cat: Catalogue, lm: LM) -> dict[s
              "template": template, "mode": cell.mode, "shots": cell.shots, "delimiter": cfg.delimiter()}
     if cfg.chat_template:  # absent when off: existing cache keys stay valid
         ident["chat_template"] = True
+    if cfg.sample != "first" and role_limit(cfg, cell.role):  # which N examples `limit` keeps
+        ident["sample"] = [cfg.sample, cfg.seed]
     if cell.shots:
         ident["fewshot"] = [cfg.fewshot_seed, cfg.fewshot_pool, cfg.fewshot_budget, list(cfg.fewshot_layout()),
                             file_identity(resolve_source(task, role_split(task, "train", overrides), cfg.source,
@@ -338,7 +340,7 @@ def aggregate(cfg: EvalConfig, lm: LM, cat: Catalogue, summaries: list[dict]) ->
     out = {"schema": SCHEMA, "model": cfg.model if lm is None else lm.name, "model_kind": getattr(lm, "kind", None),
            "model_fingerprint": getattr(lm, "fingerprint", None), "shots": cfg.shots, "mode": cfg.mode,
            "rank_eos": cfg.option_eos(), "chat_template": cfg.chat_template,
-           "split": cfg.split, "limit": cfg.limit, "tasks": tasks,
+           "split": cfg.split, "limit": cfg.limit, "sample": cfg.sample, "tasks": tasks,
            "clusters": cluster_results(tasks, reps),
            "cells": {"total": len(summaries), "failed": n_failed,
                      "cached": sum(1 for s in summaries if s.get("cached"))},

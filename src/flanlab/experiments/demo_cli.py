@@ -5,8 +5,8 @@
     flanlab demo                                # the full budget on the bundled samples (a smoke run too)
 
 Holds out NLI (and paraphrase, by the paper's rule), instruction-tunes the embedded SmolLM2-135M-Instruct
-on the other clusters, and scores three models on held-in tasks (tuned on, scored on examples never trained
-on) and on the held-out NLI tasks, every forward template: the tuned model, the untuned model with the same
+on the held-in tasks (SST-2, ARC-Easy; --train-tasks for another mixture), and scores three models on the
+held-in tasks (on examples never trained on) and on the held-out NLI tasks, every forward template: the tuned model, the untuned model with the same
 instructions, and the untuned model with GPT-3-style prompts (the paper's baseline). Tuned vs untuned is
 compared on the same examples (paired bootstrap, 95% interval). The data comes from --data-dir (or
 FLANLAB_DATA_DIR) only: without it the bundled 40-row samples are used and the numbers are noise.
@@ -24,7 +24,7 @@ from ..cli_common import DATA_DIR, JSON
 from ..console import err, print_json
 from ..console import out as stdout  # tables on stdout (pipe into grep); logs on stderr
 
-COMMAND_SETTINGS = {"help": "Run the main job: hold out NLI, tune the default model on the other clusters, "
+COMMAND_SETTINGS = {"help": "Run the main job: hold out NLI, tune the default model on held-in tasks, "
                     "compare tuned vs untuned on held-in and held-out tasks, write the report.\n\n"
                     "Example: flanlab demo --quick"}
 
@@ -38,7 +38,9 @@ def _cell(entry: dict[str, Any] | None) -> str:
         return "–"
     const = len(entry.get("constant") or [])
     flag = f" [red]const {const}/{entry['templates']}[/red]" if const else ""
-    return f"{_f(entry['mean'])} ± {_f(entry['std'])}{flag}"
+    spread = f" ± {_f(entry['std'])}" if (entry.get("templates") or 0) > 1 else ""
+    ci = f" [{_f(entry['ci95'][0])}, {_f(entry['ci95'][1])}]" if entry.get("ci95") else ""
+    return f"{_f(entry['mean'])}{spread}{ci}{flag}"
 
 
 def _cmp(c: dict[str, Any] | None) -> str:
@@ -68,8 +70,13 @@ def print_tables(res: dict[str, Any], title: str, console: Any = None) -> None:
                   _f(m.get("tuned")), _f(m.get("untuned-instructions")), _f(m.get("untuned-baseline")),
                   _cmp(st.get("tuned_vs_untuned_instructions")))
         (console or stdout).print(t)
-    err.print("scores in %, mean ± std over templates; n = examples per model (each scored with every template); "
-              "95% CI: paired bootstrap over examples; const k/m: k templates answered one option to every "
+        if st.get("contamination"):
+            parts = [f"{task} {c['contaminated']}/{c['checked']}" for task, c in st["contamination"].items()]
+            dirty = any(c["contaminated"] for c in st["contamination"].values())
+            (console or stdout).print(f"{'[red]' if dirty else ''}scored examples sharing a 13-gram with the tuning "
+                                      f"data: {', '.join(parts)}{'[/red]' if dirty else ''}", highlight=False)
+    err.print("scores in %, mean ± std over templates [95% CI: bootstrap over examples]; n = examples per model "
+              "(each scored with every template); tuned − untuned: paired bootstrap over examples; const k/m: k templates answered one option to every "
               "example", highlight=False, markup=False)
 
 
@@ -81,9 +88,11 @@ def command(quick: bool = typer.Option(False, "--quick", help="The ~3-minute var
             steps: Optional[int] = typer.Option(None, "--steps", help="Tuning steps (default: the swept recipe)."),
             lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: the swept recipe)."),
             limit: Optional[int] = typer.Option(None, "--limit", help="Evaluation examples per task (0: all)."),
+            train_tasks: Optional[str] = typer.Option(None, "--train-tasks", help="Comma-separated tuning tasks "
+                                                      "(default: the held-in tasks, the swept recipe)."),
             fresh: bool = typer.Option(False, "--fresh", help="Delete the demo directory first and redo every step."),
             json_out: bool = JSON) -> None:
-    """Hold out NLI, instruction-tune on the other clusters, compare tuned vs untuned zero-shot, write the report.
+    """Hold out NLI, instruction-tune on the held-in tasks, compare tuned vs untuned zero-shot, write the report.
 
     Example: flanlab demo --quick
     """
@@ -94,11 +103,12 @@ def command(quick: bool = typer.Option(False, "--quick", help="The ~3-minute var
 
     t0 = time.time()
     out = out or Path("runs") / ("demo-quick" if quick else "demo")
-    cfg, info = demo_config(quick=quick, model=model, out=out, data_dir=data_dir, steps=steps, limit=limit, lr=lr)
+    cfg, info = demo_config(quick=quick, model=model, out=out, data_dir=data_dir, steps=steps, limit=limit, lr=lr,
+                            train_tasks=[t.strip() for t in train_tasks.split(",") if t.strip()] if train_tasks else None)
     if fresh and out.exists():
         shutil.rmtree(out)
-    err.print(f"[bold]flanlab demo{' --quick' if quick else ''}[/bold]: hold out NLI, tune {model} on the other "
-              "clusters, compare tuned vs untuned on held-in and held-out tasks", highlight=False)
+    err.print(f"[bold]flanlab demo{' --quick' if quick else ''}[/bold]: hold out NLI, tune {model} on "
+              f"{', '.join(info['train_tasks'])}, compare tuned vs untuned on held-in and held-out tasks", highlight=False)
     err.print("preparing the model (the embedded GGUF is converted once into the cache) ...", highlight=False)
     resolve_path(model, progress=lambda msg: err.print(f"  model: {msg}", highlight=False))
     if data_dir:

@@ -157,18 +157,20 @@ def run_contamination(step: Step, d: Path, exp_dir: Path, cfg) -> None:
         limit = inp["max_eval_examples"] or ev.get("limit")  # the examples the evaluation actually scores
         rows.append(check_task(index, t, _examples(cat.task(t), "test", limit,
                                                    ev.get("source", "auto"), ev.get("data_dir"), iter_examples,
-                                                   ev.get("split_overrides")),
+                                                   ev.get("split_overrides"), sample=ev.get("sample", "first"),
+                                                   seed=ev.get("seed", 0)),
                                tuned_on_task=t in train_tasks))
     run.write_json("contamination.json", {"n": inp["n"], "train_tasks": train_tasks,
                                           "train_examples": dict(index.examples), "tasks": rows})
     run.finish({"contaminated_tasks": sum(1 for r in rows if r["contaminated"])})
 
 
-def _examples(task, role, limit, source, data_dir, iter_examples, overrides=None):
-    """Examples of a role, or none (with a note) when the source has no such split."""
+def _examples(task, role, limit, source, data_dir, iter_examples, overrides=None, sample="first", seed=0):
+    """Examples of a role (the evaluation's subset: `sample`, `seed`), or none (with a note) when the source
+    has no such split."""
     try:
         yield from iter_examples(task, role, source=source or "auto", data_dir=data_dir, limit=limit,
-                                 split_overrides=(overrides or {}).get(task.name))
+                                 split_overrides=(overrides or {}).get(task.name), sample=sample, seed=seed)
     except FlanlabError as e:
         err.print(f"  [yellow]contamination: skipping {task.name} {role}: {e}[/yellow]", highlight=False)
 

@@ -170,7 +170,7 @@ def contamination_step(cfg: ExperimentConfig, facts: CatalogueFacts, mix: Step, 
                  "tasks": tasks if tasks is not None else eval_tasks(cfg, facts, clusters), "n": c.n,
                  "max_train_examples": c.max_train_examples, "max_eval_examples": c.max_eval_examples,
                  "eval": {k: v for k, v in cfg.eval.items() if k in ("source", "data_dir", "split_overrides",
-                                                                    "tasks_file", "limit")}},
+                                                                    "tasks_file", "limit", "sample", "seed")}},
                 deps=(mix.id,), tags={"clusters": list(clusters)})
 
 

@@ -119,11 +119,17 @@ def _in_role(task: TaskSpec, role: str, index: int, overrides: dict[str, str] | 
 
 def iter_examples(task: TaskSpec, role: str, *, source: str = "auto", data_dir: str | Path | None = None,
                   limit: int | None = None, split_overrides: dict[str, str] | None = None,
-                  skipped: list[int] | None = None) -> Iterator[dict[str, Any]]:
+                  skipped: list[int] | None = None, sample: str = "first", seed: int = 0) -> Iterator[dict[str, Any]]:
     """Canonical examples of `task` for a split role (train, dev or test), streamed.
 
-    Rows that `preprocess` rejects (None) are skipped and counted in `skipped[0]` when given.
+    Rows that `preprocess` rejects (None) are skipped and counted in `skipped[0]` when given. `limit` keeps
+    the first N examples (`sample="first"`, streamed) or N examples drawn uniformly without replacement
+    (`sample="random"`: seeded by `seed`, the task and the split, kept in file order; reads the whole split).
+    A file's first N are a biased subset when the file is ordered (the mirror's first 60 SST-2 validation
+    examples are 35% positive, its 872 51%).
     """
+    if sample not in SAMPLES:
+        raise FlanlabError(f"task {task.name!r}: sample={sample!r}: expected one of {', '.join(SAMPLES)}")
     split = role_split(task, role, split_overrides)
     rows = iter_rows(task, split, source, data_dir)
     if task.group_by:
@@ -131,7 +137,22 @@ def iter_examples(task: TaskSpec, role: str, *, source: str = "auto", data_dir: 
     out = (ex for ex in _preprocessed(task, split, role, rows, split_overrides, skipped) if ex is not None)
     if task.group_by and role == "train":
         out = _per_reference(out)
+    if limit is not None and sample == "random":
+        return iter(random_subset(list(out), limit, f"{seed}:{task.name}:{split}"))
     return itertools.islice(out, limit) if limit is not None else out
+
+
+SAMPLES = ("first", "random")
+
+
+def random_subset(items: list, n: int, key: str) -> list:
+    """`n` of `items` drawn uniformly without replacement, in their original order; the same for the same key
+    (random.Random seeds a string through SHA-512: stable across processes and Python versions)."""
+    import random
+
+    if n >= len(items):
+        return items
+    return [items[i] for i in sorted(random.Random(key).sample(range(len(items)), n))]
 
 
 GROUP_KEY = "_rows"
