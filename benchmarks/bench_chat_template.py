@@ -37,10 +37,12 @@ def run_eval(args: argparse.Namespace, chat: bool, out: Path) -> tuple[dict, flo
     return json.loads((out / "results.json").read_text()), wall
 
 
-def cell(task: dict) -> dict:
-    const = [tid for tid, t in task["templates"].items() if (t.get("test") or {}).get("constant")]
+def cell(results: dict, name: str) -> dict:
+    from flanlab.evaluation.stats import constant_cells
+
+    task = results["tasks"][name]
     return {"mean": task["mean"], "std": task.get("std"), "ci95": task.get("ci95"), "n": task.get("n"),
-            "templates": len(task["templates"]), "constant": const}
+            "templates": len(task["templates"]), "constant": [tid for t, tid in constant_cells(results) if t == name]}
 
 
 def main() -> None:
@@ -65,7 +67,7 @@ def main() -> None:
     rows = {}
     for t in tasks:
         cmp = stats.compare_task(plain["tasks"][t], chat["tasks"][t], t)
-        rows[t] = {"plain": cell(plain["tasks"][t]), "chat": cell(chat["tasks"][t]),
+        rows[t] = {"plain": cell(plain, t), "chat": cell(chat, t),
                    "chat_minus_plain": {k: cmp[k] for k in ("diff", "ci95", "p", "n", "test")} if cmp else None}
     group = stats.compare_group(plain, chat, tasks, "all")
     print(json.dumps({"bench": "chat_template", "model": args.model, "templates": args.templates.split(","),

@@ -110,7 +110,8 @@ def _demo_dir(root: Path, n: int) -> Path:
                            ("untuned-instructions", {"01": labels, "02": [1 - x for x in labels]})):
         d = root / "steps" / variant
         _write_eval(d, "sst2", preds, labels)
-        steps.append({"id": variant, "kind": "eval", "dir": str(d), "tags": {"set": "held_in", "variant": variant}})
+        steps.append({"id": variant, "kind": "eval", "label": f"eval {variant}", "dir": str(d),
+                      "tags": {"set": "held_in", "variant": variant}})
     (root / "experiment.json").write_text(json.dumps({"steps": steps}))
     return root
 
@@ -143,7 +144,7 @@ def test_demo_checks_held_in_and_held_out_examples_for_overlap_with_the_tuning_d
     d.mkdir(parents=True)
     (d / "contamination.json").write_text(json.dumps({"n": 13, "tasks": [
         {"task": "sst2", "examples": 10, "checked": 9, "too_short": 1, "contaminated": 2, "tuned_on_task": True}]}))
-    rec["steps"].append({"id": "contam", "kind": "contamination", "dir": str(d)})
+    rec["steps"].append({"id": "contam", "kind": "contamination", "label": "13-gram overlap", "dir": str(d)})
     (root / "experiment.json").write_text(json.dumps(rec))
     got = demo_results(root, n_boot=200)["sets"]["held_in"]["contamination"]
     assert got == {"sst2": {"examples": 10, "checked": 9, "contaminated": 2, "tuned_on_task": True}}

@@ -23,7 +23,6 @@ three models. The recipe (learning rate, steps, tuning tasks) was chosen by the 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -180,29 +179,17 @@ def plan_demo(cfg: ExperimentConfig, facts: Any) -> list[Step]:
 
 # -- results ------------------------------------------------------------------------------------------
 
-def _step_results(exp_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:
-    """(set, variant) -> results.json of each finished eval step of the demo."""
-    rec = json.loads((exp_dir / "experiment.json").read_text())
-    out = {}
-    for s in rec["steps"]:
-        tags = s.get("tags", {})
-        if s["kind"] == "eval" and tags.get("set") and tags.get("variant") in VARIANTS:
-            d = Path(s.get("dir") or exp_dir / "steps" / s["id"])
-            if (d / "results.json").is_file():
-                out[(tags["set"], tags["variant"])] = json.loads((d / "results.json").read_text())
-    return out
+def _read_demo(exp_dir: Path) -> tuple[dict[tuple[str, str], dict[str, Any]], dict[str, dict[str, Any]]]:
+    """What the demo's finished steps wrote (experiments.collect): (set, variant) -> results.json of each eval
+    step, and task -> {examples, checked, contaminated, tuned_on_task} from its contamination steps."""
+    from .collect import collect
 
-
-def _contamination(exp_dir: Path) -> dict[str, dict[str, Any]]:
-    """task -> {checked, contaminated, tuned_on_task} from the demo's finished contamination steps."""
-    rec = json.loads((exp_dir / "experiment.json").read_text())
-    out: dict[str, dict[str, Any]] = {}
-    for s in rec["steps"]:
-        f = Path(s.get("dir") or exp_dir / "steps" / s["id"]) / "contamination.json"
-        if s["kind"] == "contamination" and f.is_file():
-            for row in json.loads(f.read_text())["tasks"]:
-                out[row["task"]] = {k: row[k] for k in ("examples", "checked", "contaminated", "tuned_on_task")}
-    return out
+    got = collect([exp_dir])
+    results = {(s.tags["set"], s.tags["variant"]): s.results for s in got.series
+               if s.tags.get("set") and s.tags.get("variant") in VARIANTS}
+    contam = {row["task"]: {k: row[k] for k in ("examples", "checked", "contaminated", "tuned_on_task")}
+              for c in got.contamination for row in c["tasks"]}
+    return results, contam
 
 
 def demo_results(exp_dir: Path, *, n_boot: int | None = None) -> dict[str, Any]:
@@ -212,8 +199,7 @@ def demo_results(exp_dir: Path, *, n_boot: int | None = None) -> dict[str, Any]:
     from ..evaluation import stats
 
     boot = {"n_boot": n_boot} if n_boot else {}
-    res = _step_results(exp_dir)
-    contam = _contamination(exp_dir)
+    res, contam = _read_demo(exp_dir)
     sets: dict[str, Any] = {}
     for which in ("held_in", "held_out"):
         by = {v: res[(which, v)] for v in VARIANTS if (which, v) in res}
