@@ -41,8 +41,10 @@ excluded on both sides, attention's quadratic term ignored):
   difference from that one reduction.
 Data: the local Hub mirror (`--data-dir`, default /work/shared/data/hf); fp32 on CPU.
 
-Generation (`--gen-tasks`, default `triviaqa:baseline,wmt16_de_en:natural`, xsum:natural also works; `--gen-tasks ""` skips it): greedy
-decoding of the same prompts on both sides. The requests are the ones a flanlab cell makes (template 01 or
+Generation (`--gen-tasks`, default `triviaqa:baseline,wmt16_de_en:baseline,wmt16_de_en:natural`, xsum:natural
+also works; `--gen-tasks ""` skips it): greedy decoding of the same prompts on both sides. `wmt16_de_en:baseline`
+is how lm-eval's own `wmt16-de-en` task asks (a GPT-3-style "German: ... English:" prompt, `until` a newline);
+`:natural` is flanlab's template 01 with no stop string, where an untuned model often runs to the token budget. The requests are the ones a flanlab cell makes (template 01 or
 the GPT-3-style baseline prompt, its answer join, the cell's token budget `1.25 x longest reference + 8`,
 its stop strings: a newline in baseline mode, none otherwise); lm-eval gets each as a `generate_until`
 request (`until` = the same stop strings, `max_gen_toks` = the same budget, `do_sample` false) through
@@ -57,7 +59,9 @@ useful part). Where outputs differ, `differences` lists up to 8 pairs and `diffe
 counts those where lm-eval returned nothing because the first generated text was a stop string (flanlab's
 STOP_RULE looks past leading whitespace). Compare at the same batch size (`--lm-eval-batch-size` =
 `--flanlab-gen-batch-size`): on a CPU one decoding step costs about the same for 16 or 32 rows (SmolLM2-135M:
-93 vs 131 ms), so a wider batch alone looks like a speed-up.
+93 vs 131 ms), so a wider batch alone looks like a speed-up. The ratio grows with `--gen-limit`: each
+lm-eval batch of 16 runs until its longest row ends (the more examples, the likelier a batch holds one that
+runs to the budget), while flanlab's rows stream through one batch with a single tail at the end of the run.
 """
 
 from __future__ import annotations
@@ -363,7 +367,7 @@ def main() -> None:
     ap.add_argument("--lm-eval-batch-size", type=int, default=16)
     ap.add_argument("--flanlab-batch-size", type=int, default=16)
     ap.add_argument("--repeats", type=int, default=1, help="alternate the order and keep the best time")
-    ap.add_argument("--gen-tasks", default="triviaqa:baseline,wmt16_de_en:natural",
+    ap.add_argument("--gen-tasks", default="triviaqa:baseline,wmt16_de_en:baseline,wmt16_de_en:natural",
                     help="generation benchmark: task[:mode] list (mode natural = template 01, or baseline); '' skips")
     ap.add_argument("--gen-limit", type=int, default=32, help="examples per generation task")
     ap.add_argument("--flanlab-gen-batch-size", type=int, default=16)

@@ -143,6 +143,119 @@ def test_greedy_loop_gives_the_tokens_of_model_generate(tiny_tok):
             assert g.n_tokens < ref.n_tokens
 
 
+@pytest.mark.parametrize("spare", [1, 3, 128])
+def test_greedy_loop_cache_slots_match_model_generate_when_reallocating(tiny_tok, monkeypatch, spare):
+    """The running batch's cache (`_SlotLayer`: steps write in place, rows leave and join inside preallocated
+    buffers) gives model.generate's tokens whether its buffers run out of columns every other step (spare=1),
+    every few steps, or never; and with room to spare a step allocates nothing."""
+    import torch
+
+    from flanlab.evaluation import generation as G
+    from flanlab.testing import tiny_model
+
+    monkeypatch.setattr(G, "SPARE_COLUMNS", spare)
+    reallocs = []
+    real = G._SlotLayer._realloc
+    monkeypatch.setattr(G._SlotLayer, "_realloc", lambda self, *a: (reallocs.append(a[1]), real(self, *a))[1])
+    model = tiny_model("llama", seed=1).eval()
+    prompts = PROMPTS + ["a b", "The quick brown fox jumps over the lazy dog. Does the premise mean that", "Hi"]
+    free = [GenRequest(p, max_new_tokens=3 + 5 * (i % 4)) for i, p in enumerate(prompts)]
+    ids = [G._encode(tiny_tok, "decoder", r, 2048) for r in free]
+    order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+    ids, free = [ids[i] for i in order], [free[i] for i in order]
+    with torch.inference_mode():
+        reference = G._generate_batch(model, tiny_tok, "decoder", ids, free, DecodeOptions())
+        for width in (2, 3, len(ids)):
+            reallocs.clear()
+            assert G.greedy_decode(model, tiny_tok, ids, free, prefill_tokens=30, width=width) == reference
+            layers = model.config.num_hidden_layers
+            if spare == 1:  # one spare column: the buffers are laid out again every other step
+                assert len(reallocs) >= layers * (max(r.max_new_tokens for r in free) // 2 - 1)
+            if spare == 128 and width == len(ids):  # one batch, one prefill group layout: allocated once
+                assert len(reallocs) == layers
+
+
+def test_slot_layer_keeps_rows_right_aligned_through_steps_leaves_and_joins():
+    """`_SlotLayer`'s view = the left-padded concatenation a `DynamicLayer` would hold, on every unmasked column."""
+    import torch
+
+    from flanlab.evaluation.generation import _slot_layer
+
+    torch.manual_seed(0)
+    heads, dim = 2, 3
+    layer = _slot_layer(4)
+    rows: list[list[torch.Tensor]] = []  # per row: its key columns (values are keys + 100)
+
+    def add(lengths: list[int]) -> None:
+        w = max(lengths)
+        k = torch.zeros(len(lengths), heads, w, dim)
+        for i, n in enumerate(lengths):
+            cols = [torch.randn(heads, dim) for _ in range(n)]
+            rows.append(cols)
+            if n:
+                k[i, :, w - n:] = torch.stack(cols, 1)
+        layer.add(k, k + 100)
+
+    def check() -> None:
+        assert layer.keys.shape[:2] == layer.values.shape[:2] == (len(rows), heads)
+        width = layer.keys.shape[2]
+        for i, cols in enumerate(rows):  # the columns left of a row's own are masked: whatever they hold
+            assert len(cols) <= width
+            assert torch.equal(layer.keys[i, :, width - len(cols):], torch.stack(cols, 1))
+            assert torch.equal(layer.values[i, :, width - len(cols):], torch.stack(cols, 1) + 100)
+
+    add([5, 3])
+    check()
+    for _ in range(3):  # decoding steps
+        new = torch.randn(len(rows), heads, 1, dim)
+        out_k, out_v = layer.update(new, new + 100)
+        for i in range(len(rows)):
+            rows[i].append(new[i, :, 0])
+        assert out_k is layer.keys and torch.equal(out_v, out_k + 100)
+        check()
+    layer.keep([1], drop=2)  # row 0 leaves; row 1 (3 + 3 columns of 8) no longer needs the first 2
+    rows = [rows[1]]
+    check()
+    assert layer.keys.shape[2] == 6
+    add([7, 2, 1])  # join: 7 columns fit left of `end` (8); row 0 keeps its place
+    check()
+    assert layer.get_seq_length() == layer.keys.shape[2] == 7
+    layer.keep([0, 2, 3], drop=0)
+    rows = [rows[0], rows[2], rows[3]]
+    check()
+    add([12])  # longer than every column held: the buffers are laid out again
+    check()
+    assert layer.keys.shape[2] == 12
+
+
+def test_greedy_loop_on_sliding_window_layers_decodes_chunk_by_chunk(tiny_tok):
+    """A model whose cache layers are not plain `DynamicLayer`s (a sliding window) is decoded `width` rows at a
+    time with its own cache (rows only leave): still the tokens of model.generate."""
+    import torch
+    from transformers import AutoModelForCausalLM, DynamicCache, MistralConfig
+    from transformers.cache_utils import DynamicLayer
+
+    from flanlab.evaluation.generation import _encode, _generate_batch, greedy_decode
+
+    torch.manual_seed(3)
+    cfg = MistralConfig(vocab_size=len(tiny_tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                        num_attention_heads=4, num_key_value_heads=2, sliding_window=6,
+                        bos_token_id=tiny_tok.bos_token_id, eos_token_id=tiny_tok.eos_token_id,
+                        pad_token_id=tiny_tok.pad_token_id)
+    model = AutoModelForCausalLM.from_config(cfg).eval()
+    assert any(type(layer) is not DynamicLayer for layer in DynamicCache(config=model.config).layers)
+    free = [GenRequest(p, max_new_tokens=4 + 3 * i) for i, p in enumerate(PROMPTS)]
+    ids = [_encode(tiny_tok, "decoder", r, 2048) for r in free]
+    order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+    ids, free = [ids[i] for i in order], [free[i] for i in order]
+    with torch.inference_mode():
+        for width in (2, len(ids)):
+            ref = [g for s in range(0, len(ids), width)
+                   for g in _generate_batch(model, tiny_tok, "decoder", ids[s:s + width], free[s:s + width],
+                                            DecodeOptions())]
+            assert greedy_decode(model, tiny_tok, ids, free, width=width) == ref
+
+
 def test_prefill_groups_cap_padded_tokens():
     from flanlab.evaluation.generation import _prefill_groups
 

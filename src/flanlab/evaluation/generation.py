@@ -14,12 +14,15 @@ Greedy decoding of decoder-only transformers models runs flanlab's own loop (`gr
 column), then one token per step through the KV cache, and a row that has ended (EOS, a stop string in
 its generated text, its own `max_new_tokens`) leaves the batch and the cache at once, so no step is spent
 on finished rows or on a batch-mate's longer budget, and waiting prompts take the freed places (the
-batch stays full). Its tokens are those of `model.generate` (tested);
+batch stays full). The running batch's KV cache lives in preallocated buffers (`_SlotLayer`): a step writes
+its column in place instead of copying the whole cache, as transformers' `DynamicCache` does at every step,
+and rows leave and join inside the buffers. Its tokens are those of `model.generate` (tested);
 beam search, sampling, encoder-decoder models and wrapped models (soft prompts) use `model.generate`.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -147,14 +150,14 @@ def greedy_decode(model: Any, tokenizer: Any, ids: list[list[int]], reqs: list[G
     """Greedy decoding of prompts (token ids, longest first) through the KV cache, at most `width` rows at once.
 
     Prefill: the prompts go through the model in groups of at most `prefill_tokens` padded tokens (None: all
-    at once); the groups' caches are left-padded to the widest and joined. Decoding: row r stops at EOS,
+    at once); the groups' caches are written into the running batch's preallocated cache (`_SlotLayer`),
+    right-aligned. Decoding: row r stops at EOS,
     when one of its stop strings appears in its generated text, or after its own `max_new_tokens`; ended
     rows leave the batch, the attention mask and the cache before the next step, and waiting prompts take
-    their places (prefilled and joined the same way) once a quarter of the rows are free, so the batch
+    their places (prefilled and written in the same way) once a quarter of the rows are free, so the batch
     stays full; cache columns that no row attends to any more are dropped. Models whose cache layers
     cannot be joined by padding (sliding windows, ...) decode `width` rows at a time, one prefill each.
     """
-    import torch
     from transformers import DynamicCache
     from transformers.cache_utils import DynamicLayer
 
@@ -169,9 +172,6 @@ def greedy_decode(model: Any, tokenizer: Any, ids: list[list[int]], reqs: list[G
 
 
 def _greedy(model, tokenizer, ids, reqs, prefill_tokens, width, join, progress) -> list[Generation]:
-    import torch
-
-    dev = next(model.parameters()).device
     eos = tokenizer.eos_token_id
     arg = _cache_arg(model)
     # a stop string that was not in the text before this step ends in this step's token: decoding the last
@@ -188,47 +188,192 @@ def _greedy(model, tokenizer, ids, reqs, prefill_tokens, width, join, progress) 
         groups = _prefill_groups([len(ids[i]) for i in idx], prefill_tokens if join else None)
         return [(*_prefill(model, tokenizer, arg, [ids[idx[k]] for k in g]), [idx[k] for k in g]) for g in groups]
 
-    def merge(parts: list[tuple]) -> tuple:
-        if len(parts) == 1:
-            return parts[0]
-        cache, mask = _join(parts)
-        return (cache, mask, torch.cat([p[2] for p in parts]), torch.cat([p[3] for p in parts]),
-                [r for p in parts for r in p[4]])
-
-    cache, mask, last, nxt, rows = merge(start(width))
+    batch = _Batch(model, width, join)
+    batch.add(start(width))
     while True:
         keep = []
-        for j, (r, t) in enumerate(zip(rows, nxt.tolist())):
+        for j, (r, t) in enumerate(zip(batch.rows, batch.nxt.tolist())):
             gen[r].append(t)
             req = reqs[r]
             ended = t == eos or len(gen[r]) >= req.max_new_tokens or (
                 bool(req.stop) and _stop_seen(tokenizer, gen[r], tail[r], req.stop, started, r))
             if not ended:
                 keep.append(j)
-        if progress and len(keep) < len(rows):
-            progress(len(rows) - len(keep))
+        if progress and len(keep) < len(batch.rows):
+            progress(len(batch.rows) - len(keep))
         if not keep:
             if waiting >= len(ids):
                 break
-            cache, mask, last, nxt, rows = merge(start(width))
+            batch = _Batch(model, width, join)
+            batch.add(start(width))
             continue
-        if len(keep) < len(rows):
-            sel = torch.tensor(keep, device=dev)
-            cache.batch_select_indices(sel)
-            mask, last, nxt, rows = mask[sel], last[sel], nxt[sel], [rows[j] for j in keep]
-            unused = int(mask.any(0).int().argmax())  # leading columns every remaining row ignores
-            if unused and join:
-                for layer in cache.layers:
-                    layer.keys, layer.values = layer.keys[..., unused:, :], layer.values[..., unused:, :]
-                mask = mask[:, unused:]
-        mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=1)
-        last = last + 1
-        nxt = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=last[:, None], use_cache=True,
-                    logits_to_keep=1, **{arg: cache}).logits[:, -1].argmax(-1)
-        free = width - len(rows)
+        batch.keep(keep)
+        batch.step(arg)
+        free = width - len(batch.rows)
         if join and waiting < len(ids) and free >= max(1, width // 4):
-            cache, mask, last, nxt, rows = merge([(cache, mask, last, nxt, rows), *start(free)])
+            batch.add(start(free))
     return [_finish(tokenizer, g, r) for g, r in zip(gen, reqs)]
+
+
+class _Batch:
+    """The rows `_greedy` is decoding: their KV cache, attention mask, last positions, next tokens, request indices.
+
+    With `join` the cache is a `DynamicCache` of `_SlotLayer`s (see there): a step appends in place, rows leave and
+    join without rebuilding the cache; otherwise it is the prefill's own `DynamicCache` (one prefill, rows only
+    leave)."""
+
+    def __init__(self, model: Any, width: int, join: bool):
+        self.width, self.join, self.model = width, join, model
+        self.cache = self.mask = self.last = self.nxt = None
+        self.rows: list[int] = []
+
+    def add(self, parts: list[tuple]) -> None:
+        """Join prefilled groups (cache, mask, last positions, next tokens, request indices), right-aligned."""
+        import torch
+        import torch.nn.functional as F
+        from transformers import DynamicCache
+
+        if not self.join:
+            (self.cache, self.mask, self.last, self.nxt, self.rows), = parts
+            return
+        if self.cache is None:
+            n = len(parts[0][0].layers)
+            self.cache = DynamicCache()
+            self.cache.layers = [_slot_layer(self.width) for _ in range(n)]
+        masks = [] if self.mask is None else [self.mask]
+        for cache, mask, last, nxt, rows in parts:
+            for mine, theirs in zip(self.cache.layers, cache.layers):
+                mine.add(theirs.keys, theirs.values)
+            masks.append(mask)
+            self.last = last if self.last is None else torch.cat([self.last, last])
+            self.nxt = nxt if self.nxt is None else torch.cat([self.nxt, nxt])
+            self.rows = self.rows + list(rows)
+        cols = self.cache.layers[0].end - self.cache.layers[0].start
+        self.mask = torch.cat([F.pad(m, (cols - m.shape[1], 0)) for m in masks])
+
+    def keep(self, keep: list[int]) -> None:
+        """Only rows `keep` (ascending positions) go on; leading columns no remaining row attends to are dropped."""
+        import torch
+
+        if len(keep) == len(self.rows):
+            return
+        sel = torch.tensor(keep, device=self.mask.device)
+        self.mask, self.last, self.nxt = self.mask[sel], self.last[sel], self.nxt[sel]
+        self.rows = [self.rows[j] for j in keep]
+        if not self.join:
+            self.cache.batch_select_indices(sel)
+            return
+        unused = int(self.mask.any(0).int().argmax())  # leading columns every remaining row ignores
+        for layer in self.cache.layers:
+            layer.keep(keep, unused)
+        self.mask = self.mask[:, unused:]
+
+    def step(self, arg: str) -> None:
+        """One token for every row: the next tokens in, their successors (argmax) out."""
+        import torch
+
+        self.mask = torch.cat([self.mask, self.mask.new_ones((len(self.rows), 1))], dim=1)
+        self.last = self.last + 1
+        self.nxt = self.model(input_ids=self.nxt[:, None], attention_mask=self.mask, position_ids=self.last[:, None],
+                              use_cache=True, logits_to_keep=1, **{arg: self.cache}).logits[:, -1].argmax(-1)
+
+
+class _SlotLayer:
+    """One layer's KV cache in `_greedy`'s running batch, kept in preallocated buffers (`_slot_layer` mixes it
+    into transformers' `DynamicLayer`, the type a cache layer must have).
+
+    `keys`/`values` are views `[:rows, :, start:end]` of buffers `[width, heads, columns, dim]`: a decoding step
+    writes its token's column in place (a `DynamicLayer` concatenates, copying the whole cache every step), a
+    row that leaves is overwritten by moving the later rows down, dropped leading columns only move `start`,
+    and joining rows are written into free row slots, right-aligned to `end` (their columns left of their
+    prompt hold finite leftovers the attention mask hides). The buffers are reallocated, with `spare` more
+    columns, only when a step or a join runs out of columns.
+    """
+
+    is_sliding = False
+    is_compileable = False
+    is_initialized = True
+
+    def __init__(self, width: int, spare: int):
+        self.width, self.spare = width, spare
+        self.kb = self.vb = self.keys = self.values = None
+        self.rows = self.start = self.end = 0
+
+    def _view(self) -> None:
+        self.keys = self.kb[:self.rows, :, self.start:self.end]
+        self.values = self.vb[:self.rows, :, self.start:self.end]
+
+    def _realloc(self, like, columns: int, end: int) -> None:
+        """New zeroed buffers of `columns` columns holding the current view so that it ends at column `end`."""
+        import torch
+
+        kb = torch.zeros(self.width, like.shape[1], columns, like.shape[3], dtype=like.dtype, device=like.device)
+        vb = torch.zeros_like(kb)
+        n = self.end - self.start
+        if self.rows and n:
+            kb[:self.rows, :, end - n:end] = self.keys
+            vb[:self.rows, :, end - n:end] = self.values
+        self.kb, self.vb, self.start, self.end = kb, vb, end - n, end
+
+    def update(self, key_states, value_states, *args, **kwargs):
+        q = key_states.shape[-2]
+        if self.end + q > self.kb.shape[2]:
+            n = self.end - self.start
+            self._realloc(key_states, n + q + self.spare, n)
+        self.kb[:self.rows, :, self.end:self.end + q] = key_states
+        self.vb[:self.rows, :, self.end:self.end + q] = value_states
+        self.end += q
+        self._view()
+        return self.keys, self.values
+
+    def add(self, keys, values) -> None:
+        """Append rows (their prefill cache, `[m, heads, w, dim]`), right-aligned to `end`."""
+        m, w = keys.shape[0], keys.shape[2]
+        if self.kb is None or w > self.end:  # no room left of `end` for this prompt: re-lay the buffers out
+            n = self.end - self.start
+            self._realloc(keys, max(n, w) + self.spare, max(n, w))
+        self.kb[self.rows:self.rows + m, :, self.end - w:self.end] = keys
+        self.vb[self.rows:self.rows + m, :, self.end - w:self.end] = values
+        self.rows += m
+        self.start = min(self.start, self.end - w)
+        self._view()
+
+    def keep(self, keep: list[int], drop: int) -> None:
+        """Keep rows `keep` (ascending), moved down in place, and drop `drop` leading columns."""
+        s, e = self.start, self.end
+        for j, r in enumerate(keep):
+            if j != r:
+                self.kb[j, :, s:e] = self.kb[r, :, s:e]
+                self.vb[j, :, s:e] = self.vb[r, :, s:e]
+        self.rows = len(keep)
+        self.start += drop
+        self._view()
+
+    # what `transformers` asks of a cache layer during a forward
+    def get_seq_length(self) -> int:
+        return self.end - self.start
+
+    def get_mask_sizes(self, query_length: int) -> tuple[int, int]:
+        return self.end - self.start + query_length, 0
+
+    def get_max_length(self) -> int:
+        return -1
+
+
+@functools.cache
+def _slot_layer_class() -> type:
+    from transformers.cache_utils import DynamicLayer
+
+    return type("SlotLayer", (_SlotLayer, DynamicLayer), {})
+
+
+SPARE_COLUMNS = 128  # columns a `_SlotLayer` allocates beyond what it holds (steps before the next reallocation)
+
+
+def _slot_layer(width: int) -> Any:
+    """A `_SlotLayer` that transformers takes for a cache layer (a `DynamicLayer` subclass, made on first use:
+    this module does not import transformers)."""
+    return _slot_layer_class()(width, SPARE_COLUMNS)
 
 
 def _prefill_groups(lengths: list[int], max_tokens: int | None) -> list[list[int]]:
@@ -257,20 +402,6 @@ def _prefill(model: Any, tokenizer: Any, arg: str, ids: list[list[int]]):
     logits = model(input_ids=inp, attention_mask=mask, position_ids=pos, use_cache=True, logits_to_keep=1,
                    **{arg: cache}).logits
     return cache, mask, pos[:, -1], logits[:, -1].argmax(-1)
-
-
-def _join(parts: list) -> tuple[Any, Any]:
-    """The caches and masks of prefill groups joined along the batch, each left-padded to the widest."""
-    import torch
-    import torch.nn.functional as F
-
-    width = max(p[1].shape[1] for p in parts)
-    cache = parts[0][0]
-    for li, layer in enumerate(cache.layers):
-        for name in ("keys", "values"):
-            setattr(layer, name, torch.cat([F.pad(getattr(p[0].layers[li], name), (0, 0, width - p[1].shape[1], 0))
-                                            for p in parts]))
-    return cache, torch.cat([F.pad(p[1], (width - p[1].shape[1], 0)) for p in parts])
 
 
 def _cache_arg(model: Any) -> str:
