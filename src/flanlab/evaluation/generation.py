@@ -353,8 +353,9 @@ class _SlotLayer:
     def get_seq_length(self) -> int:
         return self.end - self.start
 
-    def get_mask_sizes(self, query_length: int) -> tuple[int, int]:
-        return self.end - self.start + query_length, 0
+    def get_mask_sizes(self, query_length) -> tuple[int, int]:  # an int; `cache_position` before transformers 5
+        q = query_length if isinstance(query_length, int) else int(query_length.shape[0])
+        return self.end - self.start + q, 0
 
     def get_max_length(self) -> int:
         return -1
