@@ -11,6 +11,15 @@ PROMPTS = ["Translate to French: Hello, how are you?", "Summarize: the cat sat o
            "Question: What is the capital of France? Answer:", "OPTIONS:\n- yes\n- no"]
 
 
+def _longest_first(tok, reqs: list[GenRequest]) -> tuple[list[list[int]], list[GenRequest]]:
+    """The requests' prompt ids and the requests, longest prompt first (the order `greedy_decode` takes)."""
+    from flanlab.evaluation.generation import _encode
+
+    ids = [_encode(tok, "decoder", r, 2048) for r in reqs]
+    order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+    return [ids[i] for i in order], [reqs[i] for i in order]
+
+
 @pytest.fixture(scope="module", params=[("decoder", "llama"), ("encoder-decoder", "t5")], ids=["llama", "t5"])
 def tiny(request):
     from flanlab.testing import tiny_model
@@ -113,16 +122,14 @@ def test_greedy_loop_gives_the_tokens_of_model_generate(tiny_tok):
     rule; transformers' own stop-string check also looks across the prompt's end)."""
     import torch
 
-    from flanlab.evaluation.generation import _encode, _generate_batch, greedy_decode, uses_greedy_loop
+    from flanlab.evaluation.generation import _generate_batch, greedy_decode, uses_greedy_loop
     from flanlab.testing import tiny_model
 
     model = tiny_model("llama", seed=1).eval()
     assert uses_greedy_loop(model, "decoder", DecodeOptions())
     prompts = PROMPTS + ["a b", "The quick brown fox jumps over the lazy dog. Does the premise mean that"]
     free = [GenRequest(p, max_new_tokens=2 + 4 * i) for i, p in enumerate(prompts)]
-    ids = [_encode(tiny_tok, "decoder", r, 2048) for r in free]
-    order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-    ids, free = [ids[i] for i in order], [free[i] for i in order]
+    ids, free = _longest_first(tiny_tok, free)
     with torch.inference_mode():
         reference = _generate_batch(model, tiny_tok, "decoder", ids, free, DecodeOptions())
         assert greedy_decode(model, tiny_tok, ids, free) == reference
@@ -160,9 +167,7 @@ def test_greedy_loop_cache_slots_match_model_generate_when_reallocating(tiny_tok
     model = tiny_model("llama", seed=1).eval()
     prompts = PROMPTS + ["a b", "The quick brown fox jumps over the lazy dog. Does the premise mean that", "Hi"]
     free = [GenRequest(p, max_new_tokens=3 + 5 * (i % 4)) for i, p in enumerate(prompts)]
-    ids = [G._encode(tiny_tok, "decoder", r, 2048) for r in free]
-    order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-    ids, free = [ids[i] for i in order], [free[i] for i in order]
+    ids, free = _longest_first(tiny_tok, free)
     with torch.inference_mode():
         reference = G._generate_batch(model, tiny_tok, "decoder", ids, free, DecodeOptions())
         for width in (2, 3, len(ids)):
@@ -235,7 +240,7 @@ def test_greedy_loop_on_sliding_window_layers_decodes_chunk_by_chunk(tiny_tok):
     from transformers import AutoModelForCausalLM, DynamicCache, MistralConfig
     from transformers.cache_utils import DynamicLayer
 
-    from flanlab.evaluation.generation import _encode, _generate_batch, greedy_decode
+    from flanlab.evaluation.generation import _generate_batch, greedy_decode
 
     torch.manual_seed(3)
     cfg = MistralConfig(vocab_size=len(tiny_tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
@@ -245,9 +250,7 @@ def test_greedy_loop_on_sliding_window_layers_decodes_chunk_by_chunk(tiny_tok):
     model = AutoModelForCausalLM.from_config(cfg).eval()
     assert any(type(layer) is not DynamicLayer for layer in DynamicCache(config=model.config).layers)
     free = [GenRequest(p, max_new_tokens=4 + 3 * i) for i, p in enumerate(PROMPTS)]
-    ids = [_encode(tiny_tok, "decoder", r, 2048) for r in free]
-    order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-    ids, free = [ids[i] for i in order], [free[i] for i in order]
+    ids, free = _longest_first(tiny_tok, free)
     with torch.inference_mode():
         for width in (2, len(ids)):
             ref = [g for s in range(0, len(ids), width)

@@ -240,16 +240,15 @@ class _Batch:
             n = len(parts[0][0].layers)
             self.cache = DynamicCache()
             self.cache.layers = [_slot_layer(self.width) for _ in range(n)]
-        masks = [] if self.mask is None else [self.mask]
-        for cache, mask, last, nxt, rows in parts:
+        for cache, *_ in parts:
             for mine, theirs in zip(self.cache.layers, cache.layers):
                 mine.add(theirs.keys, theirs.values)
-            masks.append(mask)
-            self.last = last if self.last is None else torch.cat([self.last, last])
-            self.nxt = nxt if self.nxt is None else torch.cat([self.nxt, nxt])
-            self.rows = self.rows + list(rows)
+        held = [] if self.mask is None else [(None, self.mask, self.last, self.nxt, self.rows)]
+        every = held + list(parts)
         cols = self.cache.layers[0].end - self.cache.layers[0].start
-        self.mask = torch.cat([F.pad(m, (cols - m.shape[1], 0)) for m in masks])
+        self.mask = torch.cat([F.pad(p[1], (cols - p[1].shape[1], 0)) for p in every])
+        self.last, self.nxt = torch.cat([p[2] for p in every]), torch.cat([p[3] for p in every])
+        self.rows = [r for p in every for r in p[4]]
 
     def keep(self, keep: list[int]) -> None:
         """Only rows `keep` (ascending positions) go on; leading columns no remaining row attends to are dropped."""
@@ -276,6 +275,9 @@ class _Batch:
         self.last = self.last + 1
         self.nxt = self.model(input_ids=self.nxt[:, None], attention_mask=self.mask, position_ids=self.last[:, None],
                               use_cache=True, logits_to_keep=1, **{arg: self.cache}).logits[:, -1].argmax(-1)
+
+
+SPARE_COLUMNS = 128  # columns a `_SlotLayer` allocates beyond what it holds (steps before the next reallocation)
 
 
 class _SlotLayer:
@@ -366,9 +368,6 @@ def _slot_layer_class() -> type:
     from transformers.cache_utils import DynamicLayer
 
     return type("SlotLayer", (_SlotLayer, DynamicLayer), {})
-
-
-SPARE_COLUMNS = 128  # columns a `_SlotLayer` allocates beyond what it holds (steps before the next reallocation)
 
 
 def _slot_layer(width: int) -> Any:
