@@ -32,6 +32,7 @@ _ABORTS = tuple({click.exceptions.Abort, typer.Abort})
 
 from .console import err
 from .errors import FlanlabError
+from .runs import remembering_interrupts
 
 # (name in the CLI, module, help shown when the module offers none)
 STAGES = [
@@ -121,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     _DEBUG = "--debug" in argv or bool(os.environ.get("FLANLAB_DEBUG"))
     cmd = typer.main.get_command(app)
     try:
-        rv = cmd.main(args=argv, prog_name="flanlab", standalone_mode=False)
+        with remembering_interrupts():
+            rv = cmd.main(args=argv, prog_name="flanlab", standalone_mode=False)
     except _EXITS as e:
         rv = e.exit_code
     except _ABORTS:

@@ -181,6 +181,42 @@ class RunDir:
         self._write_record()
 
 
+_INTERRUPTED = False
+
+
+def _on_sigint(signum, frame) -> None:
+    global _INTERRUPTED
+    _INTERRUPTED = True
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def remembering_interrupts():
+    """Ctrl-C raises KeyboardInterrupt as usual and is also remembered, so that `check_interrupt` acts on one
+    that native code took without passing it on (a KeyboardInterrupt raised while a C/Rust extension holds
+    the thread can be cleared there: seen as a `flanlab train` that kept training after SIGINT)."""
+    import signal
+    import threading
+
+    global _INTERRUPTED
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _INTERRUPTED = False
+    old = signal.signal(signal.SIGINT, _on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+        _INTERRUPTED = False
+
+
+def check_interrupt() -> None:
+    """Raise KeyboardInterrupt if a Ctrl-C arrived (under `remembering_interrupts`), even one that was lost."""
+    if _INTERRUPTED:
+        raise KeyboardInterrupt
+
+
 def is_interrupt(exc: BaseException) -> bool:
     return isinstance(exc, KeyboardInterrupt) or (isinstance(exc, SystemExit) and exc.code in (130, 143))
 

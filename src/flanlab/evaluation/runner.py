@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ..console import err
 from ..errors import FlanlabError
 from ..paths import cache_dir
+from ..runs import check_interrupt
 from ..tasks.registry import catalogue
 from ..tasks.sources import resolve_source, role_split
 from .cache import CellCache, cell_key, file_identity, records_jsonl
@@ -127,6 +128,7 @@ def evaluate(cfg: EvalConfig, lm: LM | None = None, run: RunDir | None = None, c
     with _progress(show_progress) as bar:
         cells_bar = bar.add_task("cells", total=len(cells))
         for cell in cells:
+            check_interrupt()  # a Ctrl-C that native code swallowed
             summary, records = _one_cell(cell, cfg, cat, lm, cache, bar)
             summaries.append(summary)
             if run is not None:

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..console import err, log
 from ..errors import FlanlabError
-from ..runs import RunDir
+from ..runs import RunDir, check_interrupt
 from . import checkpoint as ckpt
 from . import data
 from .config import TrainConfig
@@ -456,6 +456,7 @@ def train_loop(s: Session) -> None:
         evaluate_now(s)  # the untuned starting point of the held-out curve
     with TrainProgress(cfg.steps, s.state.step, enabled=acc.is_main_process) as bar:
         while s.state.step < cfg.steps:
+            check_interrupt()  # a Ctrl-C that native code swallowed during start-up or the last step
             t0 = time.perf_counter()
             step = next(batches, None)
             s.timings["data"] += time.perf_counter() - t0
